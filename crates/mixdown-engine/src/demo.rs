@@ -1,0 +1,1 @@
+//! The embedded demo song (placeholder until the synthesiser lands).
