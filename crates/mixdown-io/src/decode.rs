@@ -126,9 +126,19 @@ pub fn decode_file(path: &Path) -> Result<DecodedFile, IoError> {
     }
     let lossless = codec == "flac" || codec.starts_with("pcm");
     if let Some(expected) = params.n_frames.filter(|_| lossless) {
-        if (audio.frame_count() as u64) < expected {
+        // symphonia 0.5 counts the 8-byte offset/blockSize header of an AIFF SSND
+        // chunk as audio, over-declaring by up to 8 bytes' worth of frames.
+        let header_slack = if codec.ends_with("be") {
+            let bytes_per_frame = u64::from(params.bits_per_sample.unwrap_or(8).div_ceil(8)) * audio.channel_count() as u64;
+            8u64.div_ceil(bytes_per_frame.max(1))
+        } else {
+            0
+        };
+        if (audio.frame_count() as u64) + header_slack < expected {
             return Err(IoError::Truncated {
                 path: path.to_path_buf(),
+                expected_frames: expected,
+                actual_frames: audio.frame_count() as u64,
                 expected_s: expected as f64 / f64::from(sample_rate_hz),
                 actual_s: audio.duration_s(),
             });

@@ -1,10 +1,11 @@
 //! Encoding planar `f32` to WAV or FLAC, with TPDF dither and atomic replacement.
 
+use crate::atomic::{check_destination, write_atomically};
 use crate::IoError;
 use mixdown_dsp::dither::Quantizer;
 use mixdown_dsp::AudioBuffer;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// File container, chosen from the output's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,20 +91,8 @@ impl EncodeOptions {
     }
 }
 
-/// Fails early when `path` exists and may not be replaced, so callers can refuse
-/// before doing any expensive work.
-pub fn check_destination(path: &Path, overwrite: Overwrite) -> Result<(), IoError> {
-    if overwrite == Overwrite::Refuse && path.exists() {
-        return Err(IoError::OutputExists {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(())
-}
-
-/// Writes `audio` to `path` (container from the extension) atomically: the bytes
-/// go to a temporary file beside the destination, which is renamed over it only
-/// once complete and flushed, so a failure never leaves a partial file behind.
+/// Writes `audio` to `path` (container from the extension) atomically (see
+/// [`write_atomically`]): a failure never leaves a partial file behind.
 pub fn encode_file(path: &Path, audio: &AudioBuffer, options: &EncodeOptions) -> Result<(), IoError> {
     let container = Container::from_path(path)?;
     check_destination(path, options.overwrite)?;
@@ -120,43 +109,9 @@ pub fn encode_file(path: &Path, audio: &AudioBuffer, options: &EncodeOptions) ->
             audio.channel_count()
         )));
     }
-    let write_error = |reason: String| IoError::Write {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".mixdown-")
-        .suffix(".tmp")
-        .tempfile_in(&folder)
-        .map_err(|e| write_error(e.to_string()))?;
-
-    match container {
-        Container::Wav => write_wav(temporary.as_file_mut(), audio, options),
-        Container::Flac => write_flac(temporary.as_file_mut(), audio, options),
-    }
-    .map_err(write_error)?;
-    temporary
-        .as_file()
-        .sync_all()
-        .map_err(|e| write_error(e.to_string()))?;
-
-    match options.overwrite {
-        Overwrite::Replace => temporary.persist(path).map(drop),
-        // No-clobber persist: fails instead of replacing a file created meanwhile.
-        Overwrite::Refuse => temporary.persist_noclobber(path).map(drop),
-    }
-    .map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            IoError::OutputExists {
-                path: path.to_path_buf(),
-            }
-        } else {
-            write_error(e.error.to_string())
-        }
+    write_atomically(path, options.overwrite, |file| match container {
+        Container::Wav => write_wav(file, audio, options),
+        Container::Flac => write_flac(file, audio, options),
     })
 }
 
@@ -237,7 +192,24 @@ fn write_flac(file: &mut std::fs::File, audio: &AudioBuffer, options: &EncodeOpt
     stream
         .write(&mut sink)
         .map_err(|e| format!("FLAC encoding failed: {e:?}"))?;
+    let mut bytes = sink.as_slice().to_vec();
+    fix_streaminfo_min_block_size(&mut bytes);
     let mut writer = BufWriter::new(file);
-    writer.write_all(sink.as_slice()).map_err(|e| e.to_string())?;
+    writer.write_all(&bytes).map_err(|e| e.to_string())?;
     writer.flush().map_err(|e| e.to_string())
+}
+
+/// The FLAC format defines STREAMINFO's minimum block size as the smallest block
+/// *excluding the last one*; flacenc 0.5 counts the short last block, and
+/// symphonia then refuses the stream as inconsistent. With fixed-size blocking every
+/// other block has the maximum size, so the spec-correct minimum equals it.
+fn fix_streaminfo_min_block_size(flac: &mut [u8]) {
+    // "fLaC", a 4-byte metadata block header, then STREAMINFO: min (u16 BE), max (u16 BE).
+    if flac.len() >= 12 && &flac[..4] == b"fLaC" && flac[4] & 0x7F == 0 {
+        let (min, max) = (&flac[8..10], &flac[10..12]);
+        if min < max {
+            let max = [flac[10], flac[11]];
+            flac[8..10].copy_from_slice(&max);
+        }
+    }
 }

@@ -35,10 +35,14 @@ pub enum IoError {
         reason: String,
     },
     /// Fewer frames than the header promises.
-    #[error("{path}: truncated: header promises {expected_s:.2} s, file holds {actual_s:.2} s")]
+    #[error("{path}: truncated: header promises {expected_frames} frames ({expected_s:.2} s), file holds {actual_frames} ({actual_s:.2} s)")]
     Truncated {
         /// File concerned.
         path: PathBuf,
+        /// Frames the header declares.
+        expected_frames: u64,
+        /// Frames actually decoded.
+        actual_frames: u64,
         /// Duration the header declares.
         expected_s: f64,
         /// Duration actually decoded.

@@ -10,12 +10,14 @@
 //! the boundary between bytes and samples; it must not hold signal processing
 //! beyond format conversion and must never write to an input path.
 
+mod atomic;
 mod decode;
 mod encode;
 mod error;
 mod resample;
 
 pub use decode::{decode_file, DecodedFile};
-pub use encode::{check_destination, encode_file, Container, EncodeOptions, OutputFormat, Overwrite};
+pub use atomic::{check_destination, write_atomically, write_text_atomically};
+pub use encode::{encode_file, Container, EncodeOptions, OutputFormat, Overwrite};
 pub use error::IoError;
 pub use resample::resample;
