@@ -12,7 +12,11 @@ fn three_minutes_of_noise() -> AudioBuffer {
     let frames = 44_100 * 180;
     let mut noise = NoiseSource::new(1);
     let channels = (0..2)
-        .map(|_| (0..frames).map(|_| (noise.next_uniform() * 0.5) as f32).collect())
+        .map(|_| {
+            (0..frames)
+                .map(|_| (noise.next_uniform() * 0.5) as f32)
+                .collect()
+        })
         .collect();
     AudioBuffer::from_channels(44_100, channels)
 }

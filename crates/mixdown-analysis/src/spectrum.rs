@@ -10,11 +10,20 @@ pub fn third_octave_centers_hz() -> impl Iterator<Item = f64> {
     (-17..=13).map(|k| 1000.0 * 2f64.powf(f64::from(k) / 3.0))
 }
 
+/// Nominal (labelled) centre frequencies of the same bands, IEC 61260-1 Annex E.
+pub const NOMINAL_CENTERS_HZ: [f64; 31] = [
+    20.0, 25.0, 31.5, 40.0, 50.0, 63.0, 80.0, 100.0, 125.0, 160.0, 200.0, 250.0, 315.0, 400.0,
+    500.0, 630.0, 800.0, 1000.0, 1250.0, 1600.0, 2000.0, 2500.0, 3150.0, 4000.0, 5000.0, 6300.0,
+    8000.0, 10_000.0, 12_500.0, 16_000.0, 20_000.0,
+];
+
 /// One band of a [`ThirdOctaveSpectrum`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ThirdOctaveBand {
     /// Exact band centre, Hz.
     pub center_hz: f64,
+    /// The band's nominal label, Hz (31.5, 63, 125...).
+    pub nominal_hz: f64,
     /// Band power in dB relative to a full-scale sine (AES17 convention: a 0 dBFS
     /// sine inside the band reads 0 dB); `None` above Nyquist or for silence.
     pub level_db: Option<f64>,
@@ -30,7 +39,9 @@ pub struct ThirdOctaveSpectrum {
 /// FFT length giving about 0.35 s windows (≈ 2.7 Hz bins at 44.1/48 kHz), enough to
 /// resolve the 20 Hz band (4.6 Hz wide).
 fn fft_len_for(sample_rate_hz: u32) -> usize {
-    ((f64::from(sample_rate_hz) * 0.35) as usize).next_power_of_two().max(256)
+    ((f64::from(sample_rate_hz) * 0.35) as usize)
+        .next_power_of_two()
+        .max(256)
 }
 
 /// Estimates the long-term spectrum of one channel (callers pass a mono or mid downmix).
@@ -53,7 +64,12 @@ pub fn third_octave_spectrum(samples: &[f32], sample_rate_hz: u32) -> ThirdOctav
     loop {
         let end = (start + fft_len).min(samples.len());
         for (i, slot) in frame.iter_mut().enumerate() {
-            *slot = samples.get(start + i).filter(|_| start + i < end).copied().unwrap_or(0.0) * window[i];
+            *slot = samples
+                .get(start + i)
+                .filter(|_| start + i < end)
+                .copied()
+                .unwrap_or(0.0)
+                * window[i];
         }
         fft.process_with_scratch(&mut frame, &mut bins, &mut scratch)
             .expect("buffers come from the planner");
@@ -73,10 +89,18 @@ pub fn third_octave_spectrum(samples: &[f32], sample_rate_hz: u32) -> ThirdOctav
     let bin_hz = f64::from(sample_rate_hz) / fft_len as f64;
     let nyquist_hz = f64::from(sample_rate_hz) / 2.0;
     let bands = third_octave_centers_hz()
-        .map(|center_hz| {
-            let (low_hz, high_hz) = (center_hz * 2f64.powf(-1.0 / 6.0), center_hz * 2f64.powf(1.0 / 6.0));
+        .zip(NOMINAL_CENTERS_HZ)
+        .map(|(center_hz, nominal_hz)| {
+            let (low_hz, high_hz) = (
+                center_hz * 2f64.powf(-1.0 / 6.0),
+                center_hz * 2f64.powf(1.0 / 6.0),
+            );
             if high_hz > nyquist_hz {
-                return ThirdOctaveBand { center_hz, level_db: None };
+                return ThirdOctaveBand {
+                    center_hz,
+                    nominal_hz,
+                    level_db: None,
+                };
             }
             let first = (low_hz / bin_hz).ceil() as usize;
             let last = ((high_hz / bin_hz).ceil() as usize).min(power.len());
@@ -84,6 +108,7 @@ pub fn third_octave_spectrum(samples: &[f32], sample_rate_hz: u32) -> ThirdOctav
             let level = power_to_db(band_power / 0.5);
             ThirdOctaveBand {
                 center_hz,
+                nominal_hz,
                 level_db: level.is_finite().then_some(level),
             }
         })
@@ -98,7 +123,10 @@ mod tests {
     fn sine(amplitude: f64, freq_hz: f64, rate: u32, seconds: f64) -> Vec<f32> {
         let n = (f64::from(rate) * seconds) as usize;
         (0..n)
-            .map(|i| (amplitude * (std::f64::consts::TAU * freq_hz * i as f64 / f64::from(rate)).sin()) as f32)
+            .map(|i| {
+                (amplitude * (std::f64::consts::TAU * freq_hz * i as f64 / f64::from(rate)).sin())
+                    as f32
+            })
             .collect()
     }
 
@@ -109,6 +137,12 @@ mod tests {
         assert!((centres[0] - 19.686).abs() < 1e-3);
         assert!((centres[17] - 1000.0).abs() < 1e-9);
         assert!((centres[30] - 20_158.7).abs() < 0.1);
+        for (exact, nominal) in centres.iter().zip(NOMINAL_CENTERS_HZ) {
+            assert!(
+                (exact / nominal).log2().abs() < 0.03,
+                "{exact} vs {nominal}"
+            );
+        }
     }
 
     #[test]
@@ -120,9 +154,21 @@ mod tests {
                 .bands
                 .iter()
                 .filter_map(|b| b.level_db.map(|l| (b.center_hz, l)))
-                .fold((0.0, f64::NEG_INFINITY), |acc, (c, l)| if l > acc.1 { (c, l) } else { acc });
-            assert!((loudest / freq_hz).log2().abs() < 1.0 / 6.0, "{freq_hz} Hz fell in the {loudest} Hz band");
-            assert!((level - amplitude_db).abs() < 0.2, "{freq_hz} Hz: {level} dB, expected {amplitude_db}");
+                .fold((0.0, f64::NEG_INFINITY), |acc, (c, l)| {
+                    if l > acc.1 {
+                        (c, l)
+                    } else {
+                        acc
+                    }
+                });
+            assert!(
+                (loudest / freq_hz).log2().abs() < 1.0 / 6.0,
+                "{freq_hz} Hz fell in the {loudest} Hz band"
+            );
+            assert!(
+                (level - amplitude_db).abs() < 0.2,
+                "{freq_hz} Hz: {level} dB, expected {amplitude_db}"
+            );
         }
     }
 

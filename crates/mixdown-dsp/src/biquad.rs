@@ -64,11 +64,25 @@ impl BiquadCoefficients {
         let (b0, b1, b2, a0, a1, a2) = match kind {
             BiquadKind::LowPass => {
                 let b1 = 1.0 - cos_w0;
-                (b1 / 2.0, b1, b1 / 2.0, 1.0 + alpha, -2.0 * cos_w0, 1.0 - alpha)
+                (
+                    b1 / 2.0,
+                    b1,
+                    b1 / 2.0,
+                    1.0 + alpha,
+                    -2.0 * cos_w0,
+                    1.0 - alpha,
+                )
             }
             BiquadKind::HighPass => {
                 let b1 = -(1.0 + cos_w0);
-                (-b1 / 2.0, b1, -b1 / 2.0, 1.0 + alpha, -2.0 * cos_w0, 1.0 - alpha)
+                (
+                    -b1 / 2.0,
+                    b1,
+                    -b1 / 2.0,
+                    1.0 + alpha,
+                    -2.0 * cos_w0,
+                    1.0 - alpha,
+                )
             }
             BiquadKind::Bell { gain_db } => {
                 let a = 10f64.powf(gain_db / 40.0);
@@ -105,7 +119,14 @@ impl BiquadCoefficients {
                     (a + 1.0) - (a - 1.0) * cos_w0 - two_sqrt_a_alpha,
                 )
             }
-            BiquadKind::Notch => (1.0, -2.0 * cos_w0, 1.0, 1.0 + alpha, -2.0 * cos_w0, 1.0 - alpha),
+            BiquadKind::Notch => (
+                1.0,
+                -2.0 * cos_w0,
+                1.0,
+                1.0 + alpha,
+                -2.0 * cos_w0,
+                1.0 - alpha,
+            ),
         };
         Self {
             b0: b0 / a0,
@@ -216,7 +237,10 @@ mod tests {
             let ratio = (PI * f / FS).tan() / (PI * fc / FS).tan();
             let analytic_db = gain_to_db(1.0 / (1.0 + ratio.powi(4)).sqrt());
             let computed_db = gain_to_db(c.magnitude_at(f, FS));
-            assert!((computed_db - analytic_db).abs() < 1e-6, "{f} Hz: {computed_db} vs {analytic_db}");
+            assert!(
+                (computed_db - analytic_db).abs() < 1e-6,
+                "{f} Hz: {computed_db} vs {analytic_db}"
+            );
         }
         assert!((gain_to_db(c.magnitude_at(fc, FS)) + 3.0103).abs() < 1e-3);
     }
@@ -240,13 +264,23 @@ mod tests {
         assert!(gain_to_db(bell.magnitude_at(1e-3, FS)).abs() < 1e-6);
         assert!(gain_to_db(bell.magnitude_at(FS / 2.0 - 1e-6, FS)).abs() < 1e-6);
 
-        let low = BiquadCoefficients::design(BiquadKind::LowShelf { gain_db: -6.0 }, 200.0, FRAC_1_SQRT_2, FS);
+        let low = BiquadCoefficients::design(
+            BiquadKind::LowShelf { gain_db: -6.0 },
+            200.0,
+            FRAC_1_SQRT_2,
+            FS,
+        );
         assert!((gain_to_db(low.magnitude_at(1e-3, FS)) + 6.0).abs() < 1e-6);
         // The cookbook shelf passes half its gain (in dB) at the corner frequency.
         assert!((gain_to_db(low.magnitude_at(200.0, FS)) + 3.0).abs() < 1e-9);
         assert!(gain_to_db(low.magnitude_at(FS / 2.0 - 1e-6, FS)).abs() < 1e-6);
 
-        let high = BiquadCoefficients::design(BiquadKind::HighShelf { gain_db: 3.0 }, 8_000.0, FRAC_1_SQRT_2, FS);
+        let high = BiquadCoefficients::design(
+            BiquadKind::HighShelf { gain_db: 3.0 },
+            8_000.0,
+            FRAC_1_SQRT_2,
+            FS,
+        );
         assert!((gain_to_db(high.magnitude_at(FS / 2.0 - 1e-6, FS)) - 3.0).abs() < 1e-6);
         assert!((gain_to_db(high.magnitude_at(8_000.0, FS)) - 1.5).abs() < 1e-9);
         assert!(gain_to_db(high.magnitude_at(1e-3, FS)).abs() < 1e-6);
@@ -266,7 +300,10 @@ mod tests {
             for f in [60.0, 250.0, 500.0, 1_000.0, 4_000.0, 12_000.0] {
                 let expected_db = gain_to_db(c.magnitude_at(f, FS));
                 let measured_db = gain_to_db(measured_gain(c, f));
-                assert!((expected_db - measured_db).abs() < 0.01, "{f} Hz: {measured_db} vs {expected_db}");
+                assert!(
+                    (expected_db - measured_db).abs() < 0.01,
+                    "{f} Hz: {measured_db} vs {expected_db}"
+                );
             }
         }
     }

@@ -134,7 +134,9 @@ mod tests {
 
     fn sine(amplitude: f64, freq_hz: f64, rate_hz: f64, frames: usize) -> Vec<f32> {
         (0..frames)
-            .map(|n| (amplitude * (std::f64::consts::TAU * freq_hz * n as f64 / rate_hz).sin()) as f32)
+            .map(|n| {
+                (amplitude * (std::f64::consts::TAU * freq_hz * n as f64 / rate_hz).sin()) as f32
+            })
             .collect()
     }
 

@@ -74,8 +74,10 @@ pub fn write_text_atomically(path: &Path, text: &str, overwrite: Overwrite) -> R
 #[cfg(unix)]
 fn apply_output_permissions(file: &File, destination: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let permissions = std::fs::metadata(destination)
-        .map_or_else(|_| std::fs::Permissions::from_mode(0o644), |m| m.permissions());
+    let permissions = std::fs::metadata(destination).map_or_else(
+        |_| std::fs::Permissions::from_mode(0o644),
+        |m| m.permissions(),
+    );
     file.set_permissions(permissions)
 }
 

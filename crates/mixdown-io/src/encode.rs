@@ -93,7 +93,11 @@ impl EncodeOptions {
 
 /// Writes `audio` to `path` (container from the extension) atomically (see
 /// [`write_atomically`]): a failure never leaves a partial file behind.
-pub fn encode_file(path: &Path, audio: &AudioBuffer, options: &EncodeOptions) -> Result<(), IoError> {
+pub fn encode_file(
+    path: &Path,
+    audio: &AudioBuffer,
+    options: &EncodeOptions,
+) -> Result<(), IoError> {
     let container = Container::from_path(path)?;
     check_destination(path, options.overwrite)?;
     if container == Container::Flac && options.format == OutputFormat::Float32 {
@@ -137,8 +141,13 @@ fn interleaved_codes(audio: &AudioBuffer, bits: u32, options: &EncodeOptions) ->
     codes
 }
 
-fn write_wav(file: &mut std::fs::File, audio: &AudioBuffer, options: &EncodeOptions) -> Result<(), String> {
-    let channels = u16::try_from(audio.channel_count()).map_err(|_| "too many channels for WAV".to_string())?;
+fn write_wav(
+    file: &mut std::fs::File,
+    audio: &AudioBuffer,
+    options: &EncodeOptions,
+) -> Result<(), String> {
+    let channels = u16::try_from(audio.channel_count())
+        .map_err(|_| "too many channels for WAV".to_string())?;
     let (bits_per_sample, sample_format) = match options.format {
         OutputFormat::Int16 => (16, hound::SampleFormat::Int),
         OutputFormat::Int24 => (24, hound::SampleFormat::Int),
@@ -150,7 +159,8 @@ fn write_wav(file: &mut std::fs::File, audio: &AudioBuffer, options: &EncodeOpti
         bits_per_sample,
         sample_format,
     };
-    let mut writer = hound::WavWriter::new(BufWriter::new(file), spec).map_err(|e| e.to_string())?;
+    let mut writer =
+        hound::WavWriter::new(BufWriter::new(file), spec).map_err(|e| e.to_string())?;
     match options.format.integer_bits() {
         Some(bits) => {
             for code in interleaved_codes(audio, bits, options) {
@@ -160,7 +170,9 @@ fn write_wav(file: &mut std::fs::File, audio: &AudioBuffer, options: &EncodeOpti
         None => {
             for frame in 0..audio.frame_count() {
                 for channel in &audio.channels {
-                    writer.write_sample(channel[frame]).map_err(|e| e.to_string())?;
+                    writer
+                        .write_sample(channel[frame])
+                        .map_err(|e| e.to_string())?;
                 }
             }
         }
@@ -168,7 +180,11 @@ fn write_wav(file: &mut std::fs::File, audio: &AudioBuffer, options: &EncodeOpti
     writer.finalize().map_err(|e| e.to_string())
 }
 
-fn write_flac(file: &mut std::fs::File, audio: &AudioBuffer, options: &EncodeOptions) -> Result<(), String> {
+fn write_flac(
+    file: &mut std::fs::File,
+    audio: &AudioBuffer,
+    options: &EncodeOptions,
+) -> Result<(), String> {
     use flacenc::component::BitRepr;
     use flacenc::error::Verify;
 

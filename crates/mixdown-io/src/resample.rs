@@ -36,26 +36,41 @@ pub fn resample(audio: &AudioBuffer, target_rate_hz: u32) -> Result<AudioBuffer,
         oversampling_factor: 256,
         window,
     };
-    let mut resampler = SincFixedIn::<f32>::new(ratio, 1.0, parameters, CHUNK_FRAMES, channel_count)
-        .map_err(|e| IoError::InvalidRequest(format!("cannot resample: {e}")))?;
+    let mut resampler =
+        SincFixedIn::<f32>::new(ratio, 1.0, parameters, CHUNK_FRAMES, channel_count)
+            .map_err(|e| IoError::InvalidRequest(format!("cannot resample: {e}")))?;
 
     let input_frames = audio.frame_count();
     let wanted_frames = (input_frames as f64 * ratio).ceil() as usize;
-    let mut output: Vec<Vec<f32>> = vec![Vec::with_capacity(wanted_frames + CHUNK_FRAMES); channel_count];
+    let mut output: Vec<Vec<f32>> =
+        vec![Vec::with_capacity(wanted_frames + CHUNK_FRAMES); channel_count];
     let mut scratch = vec![vec![0.0f32; resampler.output_frames_max()]; channel_count];
     let mut position = 0;
-    let failed = |e: rubato::ResampleError| IoError::InvalidRequest(format!("resampling failed: {e}"));
+    let failed =
+        |e: rubato::ResampleError| IoError::InvalidRequest(format!("resampling failed: {e}"));
 
     // Full chunks, then the partial tail, then silence until the output is complete.
     // rubato's sinc interpolator is centred on the output instant, so its output is
     // already time-aligned with the input (checked by `impulse_keeps_its_time`).
     while output[0].len() < wanted_frames {
-        let take = resampler.input_frames_next().min(input_frames.saturating_sub(position));
+        let take = resampler
+            .input_frames_next()
+            .min(input_frames.saturating_sub(position));
         let (_, produced) = if take == resampler.input_frames_next() {
-            let input: Vec<&[f32]> = audio.channels.iter().map(|c| &c[position..position + take]).collect();
-            resampler.process_into_buffer(&input, &mut scratch, None).map_err(failed)?
+            let input: Vec<&[f32]> = audio
+                .channels
+                .iter()
+                .map(|c| &c[position..position + take])
+                .collect();
+            resampler
+                .process_into_buffer(&input, &mut scratch, None)
+                .map_err(failed)?
         } else if take > 0 {
-            let input: Vec<&[f32]> = audio.channels.iter().map(|c| &c[position..position + take]).collect();
+            let input: Vec<&[f32]> = audio
+                .channels
+                .iter()
+                .map(|c| &c[position..position + take])
+                .collect();
             resampler
                 .process_partial_into_buffer(Some(&input), &mut scratch, None)
                 .map_err(failed)?
@@ -125,7 +140,10 @@ mod tests {
         let (amplitude, residual_power) = fit_sine(&back.channels[0], 1_000.0, 44_100);
         let level_change_db = gain_to_db(amplitude / 0.5);
         let thd_n_db = power_to_db(residual_power / (amplitude * amplitude / 2.0));
-        assert!(level_change_db.abs() < 0.01, "level changed by {level_change_db} dB");
+        assert!(
+            level_change_db.abs() < 0.01,
+            "level changed by {level_change_db} dB"
+        );
         assert!(thd_n_db < -90.0, "THD+N {thd_n_db} dB");
         // Timing is preserved: the round trip nulls against the original to −50 dB,
         // i.e. any residual time offset is below 0.02 samples (ω·Δt ≤ 10^(−50/20)).
@@ -136,7 +154,10 @@ mod tests {
             .sum::<f64>()
             / 100.0;
         let null_db = power_to_db(direct / 0.125);
-        assert!(null_db < -50.0, "round trip is misaligned: null only {null_db} dB");
+        assert!(
+            null_db < -50.0,
+            "round trip is misaligned: null only {null_db} dB"
+        );
     }
 
     fn loudest_frame(signal: &[f32]) -> usize {

@@ -5,7 +5,9 @@ use mixdown_io::{decode_file, IoError};
 use std::path::PathBuf;
 
 fn fixture(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(relative)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(relative)
 }
 
 #[test]
@@ -26,7 +28,11 @@ fn decodes_every_supported_format() {
         assert_eq!(decoded.audio.sample_rate_hz, rate, "{file}");
         assert_eq!(decoded.audio.channel_count(), channels, "{file}");
         // Lossy codecs add encoder delay/padding of a few milliseconds.
-        assert!((decoded.audio.duration_s() - seconds).abs() < 0.06, "{file}: {} s", decoded.audio.duration_s());
+        assert!(
+            (decoded.audio.duration_s() - seconds).abs() < 0.06,
+            "{file}: {} s",
+            decoded.audio.duration_s()
+        );
         if file.starts_with("formats/excerpt.") {
             let report = measure_loudness(&decoded.audio.channel_slices(), rate).unwrap();
             loudness.push(report.integrated_lufs.unwrap());
@@ -81,15 +87,19 @@ fn decodes_every_wav_sample_format_exactly() {
 
 #[test]
 fn bad_files_are_refused_with_a_reason_naming_the_file() {
-    let cases: [(&str, fn(&IoError) -> bool); 5] = [
+    type IsExpected = fn(&IoError) -> bool;
+    let cases: [(&str, IsExpected); 5] = [
         ("broken/empty.wav", |e| matches!(e, IoError::Empty { .. })),
-        ("broken/not-audio.wav", |e| matches!(e, IoError::Unsupported { .. })),
+        ("broken/not-audio.wav", |e| {
+            matches!(e, IoError::Unsupported { .. })
+        }),
         ("broken/truncated.flac", |e| {
             matches!(e, IoError::Truncated { .. } | IoError::Corrupt { .. })
         }),
-        ("broken/header-overstates-length.wav", |e| {
-            matches!(e, IoError::Truncated { expected_s, actual_s, .. } if (*expected_s - 10.0).abs() < 0.01 && (*actual_s - 1.0).abs() < 0.01)
-        }),
+        (
+            "broken/header-overstates-length.wav",
+            |e| matches!(e, IoError::Truncated { expected_s, actual_s, .. } if (*expected_s - 10.0).abs() < 0.01 && (*actual_s - 1.0).abs() < 0.01),
+        ),
         ("broken/nan-inf-float32.wav", |e| {
             // 1 + 200 NaN, 1 +Inf, 1 -Inf.
             matches!(e, IoError::NonFinite { count: 203, .. })
@@ -99,7 +109,10 @@ fn bad_files_are_refused_with_a_reason_naming_the_file() {
         let error = decode_file(&fixture(file)).expect_err(file);
         assert!(expected(&error), "{file}: unexpected error {error:?}");
         let message = error.to_string();
-        assert!(message.contains(file.trim_start_matches("broken/")), "{message}");
+        assert!(
+            message.contains(file.trim_start_matches("broken/")),
+            "{message}"
+        );
         assert!(!message.contains('\n'), "{message}");
     }
     let missing = decode_file(&fixture("broken/does-not-exist.wav")).unwrap_err();
@@ -110,7 +123,9 @@ fn bad_files_are_refused_with_a_reason_naming_the_file() {
 
 #[test]
 fn unusual_but_valid_files_decode() {
-    let silence = decode_file(&fixture("broken/silence-5s.wav")).unwrap().audio;
+    let silence = decode_file(&fixture("broken/silence-5s.wav"))
+        .unwrap()
+        .audio;
     assert_eq!(silence.frame_count(), 5 * 44_100);
     assert!(silence.channels.iter().flatten().all(|&x| x == 0.0));
     let clipped = decode_file(&fixture("broken/clipped.wav")).unwrap().audio;

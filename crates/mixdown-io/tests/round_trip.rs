@@ -50,7 +50,11 @@ fn every_output_format_round_trips_within_its_resolution() {
         let decoded = decode_file(&path).unwrap();
         assert_eq!(decoded.audio.sample_rate_hz, 44_100, "{name}");
         assert_eq!(decoded.audio.channel_count(), 2, "{name}");
-        assert_eq!(decoded.audio.frame_count(), original.frame_count(), "{name}");
+        assert_eq!(
+            decoded.audio.frame_count(),
+            original.frame_count(),
+            "{name}"
+        );
         assert_eq!(decoded.bits_per_sample, Some(bits), "{name}");
         let worst = original.channels[0]
             .iter()
@@ -58,7 +62,10 @@ fn every_output_format_round_trips_within_its_resolution() {
             .map(|(a, b)| f64::from((a - b).abs()))
             .fold(0.0, f64::max);
         // Rounding error is at most half an LSB (plus float representation slack).
-        assert!(worst <= half_lsb_twice / 2.0 + 1e-7, "{name}: error {worst}");
+        assert!(
+            worst <= half_lsb_twice / 2.0 + 1e-7,
+            "{name}: error {worst}"
+        );
     }
 }
 
@@ -73,7 +80,10 @@ fn a_minus_100_dbfs_tone_survives_16_bit_only_with_dither() {
     let plain = dir.path().join("plain.wav");
     encode_file(&plain, &quiet, &undithered(OutputFormat::Int16)).unwrap();
     let plain = decode_file(&plain).unwrap().audio;
-    assert!(plain.channels[0].iter().all(|&x| x == 0.0), "undithered output should be silence");
+    assert!(
+        plain.channels[0].iter().all(|&x| x == 0.0),
+        "undithered output should be silence"
+    );
 
     let dithered = dir.path().join("dithered.wav");
     encode_file(&dithered, &quiet, &EncodeOptions::new(OutputFormat::Int16)).unwrap();
@@ -131,11 +141,20 @@ fn a_failed_write_leaves_nothing_behind() {
     assert!(!path.exists());
     let missing_folder = dir.path().join("no/such/folder/out.wav");
     assert!(matches!(
-        encode_file(&missing_folder, &audio, &EncodeOptions::new(OutputFormat::Int16)),
+        encode_file(
+            &missing_folder,
+            &audio,
+            &EncodeOptions::new(OutputFormat::Int16)
+        ),
         Err(IoError::Write { .. })
     ));
     assert!(temp_files_in(dir.path()).is_empty());
-    assert!(encode_file(&dir.path().join("x.mp3"), &audio, &EncodeOptions::new(OutputFormat::Int16)).is_err());
+    assert!(encode_file(
+        &dir.path().join("x.mp3"),
+        &audio,
+        &EncodeOptions::new(OutputFormat::Int16)
+    )
+    .is_err());
 }
 
 #[cfg(unix)]
@@ -144,6 +163,14 @@ fn outputs_get_ordinary_permissions_not_the_temp_files_private_ones() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.wav");
-    encode_file(&path, &sine(0.5, 100.0, 8_000, 0.1, 1), &EncodeOptions::new(OutputFormat::Int16)).unwrap();
-    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
+    encode_file(
+        &path,
+        &sine(0.5, 100.0, 8_000, 0.1, 1),
+        &EncodeOptions::new(OutputFormat::Int16),
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
 }
