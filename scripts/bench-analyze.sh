@@ -133,12 +133,12 @@ mixdown_version="$("$mixdown" --version 2>/dev/null || echo mixdown)"
 ffmpeg_version="$(ffmpeg -hide_banner -version | head -n 1 | awk '{ print $3 }')"
 commit="$(git -C "$repo_root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 dirty=""
-if ! git -C "$repo_root" diff --quiet HEAD -- 2>/dev/null; then dirty="+changes"; fi
+if ! git -C "$repo_root" diff --quiet HEAD -- crates Cargo.toml Cargo.lock 2>/dev/null; then dirty="+changes"; fi
 
 echo
 echo "file:     $song"
 echo "audio:    $(ffprobe -v error -select_streams a:0 -show_entries stream=sample_rate,channels,bits_per_raw_sample \
-    -of default=nw=1:nk=1 "$song" | paste -sd' ' | awk '{ printf "%s Hz, %s ch, %s-bit FLAC", $1, $2, $3 }'), ${duration} s"
+    -of default=nw=1:nk=1 "$song" | paste -sd' ' | awk '{ printf "%s Hz, %s ch, %s-bit FLAC", $1, $2, $3 }'), $(awk -v d="$duration" 'BEGIN { printf "%.1f", d }') s"
 echo "versions: $mixdown_version (commit $commit$dirty), ffmpeg $ffmpeg_version"
 echo "machine:  $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores; pinned runs on core $cpu"
 echo "runs:     $runs timed (+1 warm-up) per command, median wall time"

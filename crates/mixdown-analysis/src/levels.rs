@@ -80,6 +80,11 @@ impl LevelStats {
         self.frames += block.first().map_or(0, |c| c.len() as u64);
     }
 
+    /// Number of channels measured.
+    pub fn channel_count(&self) -> usize {
+        self.sum.len()
+    }
+
     /// Highest sample magnitude over all channels, dBFS.
     pub fn sample_peak_dbfs(&self) -> Option<f64> {
         let peak = self.peak.iter().copied().fold(0.0f32, f32::max);

@@ -14,8 +14,8 @@ pub mod metrics;
 pub mod spectrum;
 
 pub use loudness::{LoudnessMeter, LoudnessReport};
-pub use metrics::{analyze, Metrics};
-pub use spectrum::{third_octave_spectrum, ThirdOctaveBand, ThirdOctaveSpectrum};
+pub use metrics::{analyze, Analyzer, Metrics};
+pub use spectrum::{third_octave_spectrum, SpectrumAnalyzer, ThirdOctaveBand, ThirdOctaveSpectrum};
 
 /// Why a measurement could not be made.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use crate::levels::LevelStats;
 use crate::loudness::LoudnessMeter;
-use crate::spectrum::{third_octave_spectrum, ThirdOctaveSpectrum};
+use crate::spectrum::{SpectrumAnalyzer, ThirdOctaveSpectrum};
 use crate::AnalysisError;
 use mixdown_dsp::AudioBuffer;
 
@@ -44,52 +44,83 @@ pub struct Metrics {
 
 /// Analyzes a programme held in memory.
 pub fn analyze(audio: &AudioBuffer) -> Result<Metrics, AnalysisError> {
-    let channels = audio.channel_slices();
-    let mut meter = LoudnessMeter::new(channels.len(), audio.sample_rate_hz)?;
-    meter.add(&channels)?;
-    let loudness = meter.finish();
-    let mut levels = LevelStats::new(channels.len());
-    levels.add(&channels);
-
-    let spectrum = third_octave_spectrum(&channel_average(&channels), audio.sample_rate_hz);
-    let plr_db = loudness
-        .true_peak_dbtp
-        .zip(loudness.integrated_lufs)
-        .map(|(peak, lufs)| peak - lufs);
-
-    Ok(Metrics {
-        sample_rate_hz: audio.sample_rate_hz,
-        channels: channels.len(),
-        duration_s: audio.duration_s(),
-        integrated_lufs: loudness.integrated_lufs,
-        loudness_range_lu: loudness.loudness_range_lu,
-        true_peak_dbtp: loudness.true_peak_dbtp,
-        sample_peak_dbfs: levels.sample_peak_dbfs(),
-        max_momentary_lufs: loudness.max_momentary_lufs,
-        max_short_term_lufs: loudness.max_short_term_lufs,
-        plr_db,
-        crest_db: levels.crest_db(),
-        stereo_correlation: levels.stereo_correlation(),
-        dc_offset_dbfs: levels.dc_offset_dbfs(),
-        clipped_samples: levels.clipped_samples(),
-        spectrum,
-    })
+    let mut analyzer = Analyzer::new(audio.channel_count(), audio.sample_rate_hz)?;
+    analyzer.add(&audio.channel_slices())?;
+    Ok(analyzer.finish())
 }
 
-/// The average of all channels: the mid signal (L+R)/2 of a stereo pair.
-fn channel_average(channels: &[&[f32]]) -> Vec<f32> {
-    match channels {
-        [] => Vec::new(),
-        [only] => only.to_vec(),
-        [first, rest @ ..] => {
-            let weight = 1.0 / channels.len() as f32;
-            let mut average: Vec<f32> = first.iter().map(|x| x * weight).collect();
-            for channel in rest {
-                for (a, x) in average.iter_mut().zip(*channel) {
-                    *a += x * weight;
-                }
-            }
-            average
+/// Streaming analysis: feed planar blocks of any size, then [`finish`](Self::finish).
+pub struct Analyzer {
+    sample_rate_hz: u32,
+    frames: u64,
+    loudness: LoudnessMeter,
+    levels: LevelStats,
+    spectrum: SpectrumAnalyzer,
+    average: Vec<f32>,
+}
+
+impl Analyzer {
+    /// An analyzer for `channel_count` channels at `sample_rate_hz`.
+    pub fn new(channel_count: usize, sample_rate_hz: u32) -> Result<Self, AnalysisError> {
+        Ok(Self {
+            sample_rate_hz,
+            frames: 0,
+            loudness: LoudnessMeter::new(channel_count, sample_rate_hz)?,
+            levels: LevelStats::new(channel_count),
+            spectrum: SpectrumAnalyzer::new(sample_rate_hz),
+            average: Vec::new(),
+        })
+    }
+
+    /// Adds one planar block (`block[channel][frame]`).
+    pub fn add(&mut self, block: &[&[f32]]) -> Result<(), AnalysisError> {
+        self.loudness.add(block)?;
+        self.levels.add(block);
+        channel_average(block, &mut self.average);
+        self.spectrum.push(&self.average);
+        self.frames += block.first().map_or(0, |c| c.len() as u64);
+        Ok(())
+    }
+
+    /// The metrics of everything added.
+    pub fn finish(self) -> Metrics {
+        let loudness = self.loudness.finish();
+        let levels = self.levels;
+        let plr_db = loudness
+            .true_peak_dbtp
+            .zip(loudness.integrated_lufs)
+            .map(|(peak, lufs)| peak - lufs);
+        Metrics {
+            sample_rate_hz: self.sample_rate_hz,
+            channels: levels.channel_count(),
+            duration_s: self.frames as f64 / f64::from(self.sample_rate_hz),
+            integrated_lufs: loudness.integrated_lufs,
+            loudness_range_lu: loudness.loudness_range_lu,
+            true_peak_dbtp: loudness.true_peak_dbtp,
+            sample_peak_dbfs: levels.sample_peak_dbfs(),
+            max_momentary_lufs: loudness.max_momentary_lufs,
+            max_short_term_lufs: loudness.max_short_term_lufs,
+            plr_db,
+            crest_db: levels.crest_db(),
+            stereo_correlation: levels.stereo_correlation(),
+            dc_offset_dbfs: levels.dc_offset_dbfs(),
+            clipped_samples: levels.clipped_samples(),
+            spectrum: self.spectrum.finish(),
+        }
+    }
+}
+
+/// The average of all channels into `out`: the mid signal (L+R)/2 of a stereo pair.
+fn channel_average(channels: &[&[f32]], out: &mut Vec<f32>) {
+    out.clear();
+    let Some(first) = channels.first() else {
+        return;
+    };
+    let weight = 1.0 / channels.len() as f32;
+    out.extend(first.iter().map(|x| x * weight));
+    for channel in &channels[1..] {
+        for (a, x) in out.iter_mut().zip(*channel) {
+            *a += x * weight;
         }
     }
 }

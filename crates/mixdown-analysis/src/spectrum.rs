@@ -2,7 +2,7 @@
 //! 20 Hz – 20 kHz), estimated with Welch's method (Hann window, 50 % overlap).
 
 use mixdown_dsp::units::power_to_db;
-use realfft::RealFftPlanner;
+use realfft::{RealFftPlanner, RealToComplex};
 
 /// Exact base-two 1/3-octave centre frequencies from 20 Hz to 20 kHz:
 /// `1000 · 2^(k/3)` for k = −17..=13 (IEC 61260-1).
@@ -46,74 +46,124 @@ fn fft_len_for(sample_rate_hz: u32) -> usize {
 
 /// Estimates the long-term spectrum of one channel (callers pass a mono or mid downmix).
 pub fn third_octave_spectrum(samples: &[f32], sample_rate_hz: u32) -> ThirdOctaveSpectrum {
-    let fft_len = fft_len_for(sample_rate_hz);
-    let hop = fft_len / 2;
-    let fft = RealFftPlanner::<f32>::new().plan_fft_forward(fft_len);
-    let window: Vec<f32> = (0..fft_len)
-        .map(|n| (0.5 - 0.5 * (std::f64::consts::TAU * n as f64 / fft_len as f64).cos()) as f32)
-        .collect();
-    let window_power: f64 = window.iter().map(|&w| f64::from(w) * f64::from(w)).sum();
-    let mut frame = fft.make_input_vec();
-    let mut bins = fft.make_output_vec();
-    let mut scratch = fft.make_scratch_vec();
-    let mut power = vec![0.0f64; fft_len / 2 + 1];
-    let mut frames_done = 0usize;
+    let mut analyzer = SpectrumAnalyzer::new(sample_rate_hz);
+    analyzer.push(samples);
+    analyzer.finish()
+}
 
-    // Zero-pad the tail so short signals still get one (partial) frame.
-    let mut start = 0;
-    loop {
-        let end = (start + fft_len).min(samples.len());
-        for (i, slot) in frame.iter_mut().enumerate() {
-            *slot = samples
-                .get(start + i)
-                .filter(|_| start + i < end)
-                .copied()
-                .unwrap_or(0.0)
-                * window[i];
+/// Streaming long-term spectrum: push samples in blocks of any size, then
+/// [`finish`](Self::finish). Gives the same result as [`third_octave_spectrum`] on
+/// the whole signal.
+pub struct SpectrumAnalyzer {
+    sample_rate_hz: u32,
+    fft: std::sync::Arc<dyn RealToComplex<f32>>,
+    window: Vec<f32>,
+    window_power: f64,
+    /// Samples not yet shifted out: the next frame starts at `pending[0]`.
+    pending: Vec<f32>,
+    frame: Vec<f32>,
+    bins: Vec<realfft::num_complex::Complex<f32>>,
+    scratch: Vec<realfft::num_complex::Complex<f32>>,
+    power: Vec<f64>,
+    frames_done: usize,
+}
+
+impl SpectrumAnalyzer {
+    /// An empty analyzer for signals at `sample_rate_hz`.
+    pub fn new(sample_rate_hz: u32) -> Self {
+        let fft_len = fft_len_for(sample_rate_hz);
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(fft_len);
+        let window: Vec<f32> = (0..fft_len)
+            .map(|n| (0.5 - 0.5 * (std::f64::consts::TAU * n as f64 / fft_len as f64).cos()) as f32)
+            .collect();
+        let window_power = window.iter().map(|&w| f64::from(w) * f64::from(w)).sum();
+        Self {
+            sample_rate_hz,
+            frame: fft.make_input_vec(),
+            bins: fft.make_output_vec(),
+            scratch: fft.make_scratch_vec(),
+            fft,
+            window,
+            window_power,
+            pending: Vec::with_capacity(fft_len),
+            power: vec![0.0; fft_len / 2 + 1],
+            frames_done: 0,
         }
-        fft.process_with_scratch(&mut frame, &mut bins, &mut scratch)
-            .expect("buffers come from the planner");
-        for (p, b) in power.iter_mut().zip(&bins) {
-            *p += f64::from(b.norm_sqr());
-        }
-        frames_done += 1;
-        if end >= samples.len() {
-            break;
-        }
-        start += hop;
     }
 
-    // One-sided periodogram scaled so a sine of amplitude A sums to A²/2 over its
-    // bins; relative to a full-scale sine (power 1/2) that is 0 dB.
-    let scale = 2.0 / (window_power * fft_len as f64 * frames_done as f64);
-    let bin_hz = f64::from(sample_rate_hz) / fft_len as f64;
-    let nyquist_hz = f64::from(sample_rate_hz) / 2.0;
-    let bands = third_octave_centers_hz()
-        .zip(NOMINAL_CENTERS_HZ)
-        .map(|(center_hz, nominal_hz)| {
-            let (low_hz, high_hz) = (
-                center_hz * 2f64.powf(-1.0 / 6.0),
-                center_hz * 2f64.powf(1.0 / 6.0),
-            );
-            if high_hz > nyquist_hz {
-                return ThirdOctaveBand {
+    fn fft_len(&self) -> usize {
+        self.window.len()
+    }
+
+    /// Adds samples.
+    pub fn push(&mut self, mut samples: &[f32]) {
+        let fft_len = self.fft_len();
+        while !samples.is_empty() {
+            let take = (fft_len - self.pending.len()).min(samples.len());
+            self.pending.extend_from_slice(&samples[..take]);
+            samples = &samples[take..];
+            if self.pending.len() == fft_len {
+                self.transform_pending();
+                // Hann windows at 50 % overlap: the next frame starts half a frame on.
+                self.pending.drain(..fft_len / 2);
+            }
+        }
+    }
+
+    /// Windows, zero-pads and transforms `pending`, accumulating bin powers.
+    fn transform_pending(&mut self) {
+        for (i, slot) in self.frame.iter_mut().enumerate() {
+            *slot = self.pending.get(i).copied().unwrap_or(0.0) * self.window[i];
+        }
+        self.fft
+            .process_with_scratch(&mut self.frame, &mut self.bins, &mut self.scratch)
+            .expect("buffers come from the planner");
+        for (p, b) in self.power.iter_mut().zip(&self.bins) {
+            *p += f64::from(b.norm_sqr());
+        }
+        self.frames_done += 1;
+    }
+
+    /// The spectrum of everything pushed. Samples after the last full frame go into
+    /// one zero-padded frame, so short signals still get a spectrum.
+    pub fn finish(mut self) -> ThirdOctaveSpectrum {
+        if self.frames_done == 0 || self.pending.len() > self.fft_len() / 2 {
+            self.transform_pending();
+        }
+        let fft_len = self.fft_len();
+        // One-sided periodogram scaled so a sine of amplitude A sums to A²/2 over its
+        // bins; relative to a full-scale sine (power 1/2) that is 0 dB.
+        let scale = 2.0 / (self.window_power * fft_len as f64 * self.frames_done as f64);
+        let bin_hz = f64::from(self.sample_rate_hz) / fft_len as f64;
+        let nyquist_hz = f64::from(self.sample_rate_hz) / 2.0;
+        let power = &self.power;
+        let bands = third_octave_centers_hz()
+            .zip(NOMINAL_CENTERS_HZ)
+            .map(|(center_hz, nominal_hz)| {
+                let (low_hz, high_hz) = (
+                    center_hz * 2f64.powf(-1.0 / 6.0),
+                    center_hz * 2f64.powf(1.0 / 6.0),
+                );
+                if high_hz > nyquist_hz {
+                    return ThirdOctaveBand {
+                        center_hz,
+                        nominal_hz,
+                        level_db: None,
+                    };
+                }
+                let first = (low_hz / bin_hz).ceil() as usize;
+                let last = ((high_hz / bin_hz).ceil() as usize).min(power.len());
+                let band_power: f64 = power[first..last].iter().sum::<f64>() * scale;
+                let level = power_to_db(band_power / 0.5);
+                ThirdOctaveBand {
                     center_hz,
                     nominal_hz,
-                    level_db: None,
-                };
-            }
-            let first = (low_hz / bin_hz).ceil() as usize;
-            let last = ((high_hz / bin_hz).ceil() as usize).min(power.len());
-            let band_power: f64 = power[first..last].iter().sum::<f64>() * scale;
-            let level = power_to_db(band_power / 0.5);
-            ThirdOctaveBand {
-                center_hz,
-                nominal_hz,
-                level_db: level.is_finite().then_some(level),
-            }
-        })
-        .collect();
-    ThirdOctaveSpectrum { bands }
+                    level_db: level.is_finite().then_some(level),
+                }
+            })
+            .collect();
+        ThirdOctaveSpectrum { bands }
+    }
 }
 
 #[cfg(test)]
@@ -170,6 +220,17 @@ mod tests {
                 "{freq_hz} Hz: {level} dB, expected {amplitude_db}"
             );
         }
+    }
+
+    #[test]
+    fn streaming_in_odd_blocks_matches_the_whole_signal() {
+        let signal = sine(0.3, 440.0, 44_100, 2.3);
+        let whole = third_octave_spectrum(&signal, 44_100);
+        let mut analyzer = SpectrumAnalyzer::new(44_100);
+        for chunk in signal.chunks(1_001) {
+            analyzer.push(chunk);
+        }
+        assert_eq!(analyzer.finish(), whole);
     }
 
     #[test]

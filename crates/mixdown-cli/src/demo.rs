@@ -1,11 +1,11 @@
 //! `mixdown demo [-o DIR]`: the embedded song, written and measured.
 
-use crate::analyze::AnalysisRecord;
 use crate::failure::Failure;
 use crate::table;
 use mixdown_analysis::{analyze, Metrics};
 use mixdown_dsp::AudioBuffer;
 use mixdown_engine::demo::{synthesize_demo_song, DemoStem};
+use mixdown_engine::report::AnalysisRecord;
 use mixdown_io::{
     check_destination, encode_file, write_text_atomically, EncodeOptions, OutputFormat, Overwrite,
 };

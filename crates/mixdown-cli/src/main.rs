@@ -10,6 +10,7 @@
 mod analyze;
 mod demo;
 mod failure;
+mod master;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,8 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Master a mix: exact loudness, no true-peak overs, every decision reported.
+    Master(master::MasterArgs),
     /// Measure loudness (BS.1770-4 / EBU R128), peaks, dynamics and stereo image.
     Analyze {
         /// Audio files (WAV, FLAC, AIFF, Ogg Vorbis, MP3).
@@ -66,5 +69,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Demo { output_dir, force } => demo::run(&output_dir, force),
         Command::Analyze { files, json } => analyze::run(&files, json),
+        Command::Master(args) => master::run(&args),
     }
 }

@@ -28,6 +28,9 @@ pub enum BiquadKind {
     },
     /// Band-reject with a zero at the centre frequency.
     Notch,
+    /// Second-order all-pass: unity magnitude, phase turning through −180° at the
+    /// centre frequency (used to phase-compensate Linkwitz-Riley band splits).
+    AllPass,
 }
 
 /// Normalised biquad coefficients (`a0 = 1`).
@@ -127,6 +130,14 @@ impl BiquadCoefficients {
                 -2.0 * cos_w0,
                 1.0 - alpha,
             ),
+            BiquadKind::AllPass => (
+                1.0 - alpha,
+                -2.0 * cos_w0,
+                1.0 + alpha,
+                1.0 + alpha,
+                -2.0 * cos_w0,
+                1.0 - alpha,
+            ),
         };
         Self {
             b0: b0 / a0,
@@ -191,6 +202,12 @@ impl Biquad {
         let y = c.b0 * x + self.s1;
         self.s1 = c.b1 * x - c.a1 * y + self.s2;
         self.s2 = c.b2 * x - c.a2 * y;
+        // A filter ringing out into silence decays into subnormal numbers, which run
+        // ~100× slower on x86; anything this small is inaudible, so flush it to zero.
+        if self.s1.abs() < 1e-30 {
+            self.s1 = 0.0;
+            self.s2 = 0.0;
+        }
         y
     }
 
@@ -287,6 +304,28 @@ mod tests {
 
         let notch = BiquadCoefficients::design(BiquadKind::Notch, 1_000.0, 2.0, FS);
         assert!(notch.magnitude_at(1_000.0, FS) < 1e-9);
+    }
+
+    #[test]
+    fn allpass_has_unit_magnitude_everywhere() {
+        for (fc, q) in [
+            (120.0, FRAC_1_SQRT_2),
+            (2_500.0, FRAC_1_SQRT_2),
+            (9_000.0, 3.0),
+        ] {
+            let c = BiquadCoefficients::design(BiquadKind::AllPass, fc, q, FS);
+            let mut f = 1.0;
+            while f < FS / 2.0 {
+                assert!(
+                    gain_to_db(c.magnitude_at(f, FS)).abs() < 1e-9,
+                    "{fc} Hz all-pass at {f} Hz"
+                );
+                f *= 1.05;
+            }
+            for f in [50.0, 1_000.0, 10_000.0] {
+                assert!(gain_to_db(measured_gain(c, f)).abs() < 0.01);
+            }
+        }
     }
 
     #[test]

@@ -10,8 +10,14 @@
 
 pub mod biquad;
 pub mod buffer;
+pub mod crossover;
 pub mod dither;
+pub mod dynamics;
+pub mod filters;
+pub mod limiter;
+pub mod oversampling;
 pub mod processor;
+pub mod stereo;
 pub mod units;
 
 pub use buffer::AudioBuffer;

@@ -3,7 +3,8 @@
 /// Converts an amplitude ratio in decibels to a linear gain factor.
 #[inline]
 pub fn db_to_gain(gain_db: f64) -> f64 {
-    10f64.powf(gain_db / 20.0)
+    // exp is about twice as fast as powf, and dynamics call this once per frame.
+    (gain_db * (std::f64::consts::LN_10 / 20.0)).exp()
 }
 
 /// Converts a linear amplitude ratio to decibels; `0` maps to `-inf`.

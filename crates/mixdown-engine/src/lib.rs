@@ -6,4 +6,7 @@
 //! `mixdown-analysis` figures; it must not parse command lines or print, and it
 //! leaves files to `mixdown-io` — callers hand it buffers and get buffers back.
 
+pub mod chain;
 pub mod demo;
+pub mod mastering;
+pub mod report;

@@ -17,49 +17,84 @@ pub fn check_destination(path: &Path, overwrite: Overwrite) -> Result<(), IoErro
     Ok(())
 }
 
-/// Creates `path` with whatever `fill` writes, atomically: the bytes go to a
-/// temporary file in the destination folder, which is flushed to disk and renamed
-/// over the destination only when `fill` succeeded. On any failure nothing is left
-/// behind and an existing destination is untouched.
+/// A file being written atomically: the bytes go to a temporary file in the
+/// destination folder, which [`commit`](Self::commit) flushes to disk and renames
+/// over the destination. Dropped without a commit, it leaves nothing behind and an
+/// existing destination untouched.
+pub struct AtomicFile {
+    temporary: tempfile::NamedTempFile,
+    path: PathBuf,
+    overwrite: Overwrite,
+}
+
+impl AtomicFile {
+    /// Starts writing `path`; fails at once if it exists and may not be replaced.
+    pub fn create(path: &Path, overwrite: Overwrite) -> Result<Self, IoError> {
+        check_destination(path, overwrite)?;
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let temporary = tempfile::Builder::new()
+            .prefix(".mixdown-")
+            .suffix(".tmp")
+            .tempfile_in(&folder)
+            .map_err(|e| write_error(path, e.to_string()))?;
+        Ok(Self {
+            temporary,
+            path: path.to_path_buf(),
+            overwrite,
+        })
+    }
+
+    /// The destination path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The temporary file to write into.
+    pub fn file_mut(&mut self) -> &mut File {
+        self.temporary.as_file_mut()
+    }
+
+    /// Flushes and renames the temporary file into place.
+    pub fn commit(self) -> Result<(), IoError> {
+        let path = self.path;
+        let file = self.temporary.as_file();
+        apply_output_permissions(file, &path).map_err(|e| write_error(&path, e.to_string()))?;
+        file.sync_all()
+            .map_err(|e| write_error(&path, e.to_string()))?;
+        match self.overwrite {
+            Overwrite::Replace => self.temporary.persist(&path).map(drop),
+            // No-clobber persist fails instead of replacing a file created meanwhile.
+            Overwrite::Refuse => self.temporary.persist_noclobber(&path).map(drop),
+        }
+        .map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                IoError::OutputExists { path: path.clone() }
+            } else {
+                write_error(&path, e.error.to_string())
+            }
+        })
+    }
+}
+
+fn write_error(path: &Path, reason: String) -> IoError {
+    IoError::Write {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// Creates `path` with whatever `fill` writes, atomically (see [`AtomicFile`]).
 pub fn write_atomically(
     path: &Path,
     overwrite: Overwrite,
     fill: impl FnOnce(&mut File) -> Result<(), String>,
 ) -> Result<(), IoError> {
-    check_destination(path, overwrite)?;
-    let write_error = |reason: String| IoError::Write {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".mixdown-")
-        .suffix(".tmp")
-        .tempfile_in(&folder)
-        .map_err(|e| write_error(e.to_string()))?;
-    fill(temporary.as_file_mut()).map_err(write_error)?;
-    apply_output_permissions(temporary.as_file(), path).map_err(|e| write_error(e.to_string()))?;
-    temporary
-        .as_file()
-        .sync_all()
-        .map_err(|e| write_error(e.to_string()))?;
-    match overwrite {
-        Overwrite::Replace => temporary.persist(path).map(drop),
-        // No-clobber persist fails instead of replacing a file created meanwhile.
-        Overwrite::Refuse => temporary.persist_noclobber(path).map(drop),
-    }
-    .map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            IoError::OutputExists {
-                path: path.to_path_buf(),
-            }
-        } else {
-            write_error(e.error.to_string())
-        }
-    })
+    let mut file = AtomicFile::create(path, overwrite)?;
+    fill(file.file_mut()).map_err(|reason| write_error(path, reason))?;
+    file.commit()
 }
 
 /// Writes a text file (reports, sessions) atomically.

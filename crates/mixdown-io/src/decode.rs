@@ -1,13 +1,14 @@
-//! Decoding any supported file into planar `f32` through symphonia.
+//! Decoding any supported file into planar `f32` through symphonia, either whole
+//! ([`decode_file`]) or packet by packet ([`AudioReader`]) for long files.
 
 use crate::IoError;
 use mixdown_dsp::AudioBuffer;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use symphonia::core::audio::{AudioBuffer as SymphoniaBuffer, Signal};
-use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::codecs::{Decoder, DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::FormatOptions;
+use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
@@ -23,169 +24,282 @@ pub struct DecodedFile {
     pub bits_per_sample: Option<u32>,
 }
 
-/// Decodes a whole file.
+/// Decodes a whole file into memory.
 ///
 /// Fails, naming the file, when it is missing, empty, not audio, damaged, holds
 /// fewer frames than its header declares (lossless formats), or contains NaN/Inf.
 pub fn decode_file(path: &Path) -> Result<DecodedFile, IoError> {
-    let open_error = |source| IoError::Open {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = File::open(path).map_err(open_error)?;
-    let metadata = file.metadata().map_err(open_error)?;
-    if metadata.is_dir() {
-        return Err(IoError::Unsupported {
-            path: path.to_path_buf(),
-            reason: "is a directory".into(),
-        });
-    }
-    if metadata.len() == 0 {
-        return Err(IoError::Empty {
-            path: path.to_path_buf(),
-        });
-    }
-    let unsupported = |reason: String| IoError::Unsupported {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let corrupt = |reason: String| IoError::Corrupt {
-        path: path.to_path_buf(),
-        reason,
-    };
-
-    let stream = MediaSourceStream::new(Box::new(file), Default::default());
-    let mut hint = Hint::new();
-    if let Some(extension) = path.extension().and_then(|e| e.to_str()) {
-        hint.with_extension(extension);
-    }
-    let probed = symphonia::default::get_probe()
-        .format(
-            &hint,
-            stream,
-            &FormatOptions::default(),
-            &MetadataOptions::default(),
-        )
-        .map_err(|e| unsupported(describe(&e)))?;
-    let mut format = probed.format;
-    let track = format
-        .tracks()
-        .iter()
-        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-        .ok_or_else(|| unsupported("no audio track".into()))?;
-    let track_id = track.id;
-    let params = track.codec_params.clone();
-    let codec = symphonia::default::get_codecs()
-        .get_codec(params.codec)
-        .map_or_else(|| "unknown".to_string(), |d| d.short_name.to_string());
-    let mut decoder = symphonia::default::get_codecs()
-        .make(&params, &DecoderOptions::default())
-        .map_err(|e| unsupported(describe(&e)))?;
-
-    let mut sample_rate_hz = params.sample_rate;
-    let mut channels: Vec<Vec<f32>> = match (params.channels, params.n_frames) {
-        (Some(layout), Some(frames)) => {
-            // Reserve what the header declares, but never trust it for more than
-            // ten minutes at once: a lying header must not exhaust memory.
-            let reserve = usize::try_from(frames).unwrap_or(0).min(48_000 * 600);
-            vec![Vec::with_capacity(reserve); layout.count()]
-        }
-        _ => Vec::new(),
-    };
-    let mut scratch: Option<SymphoniaBuffer<f32>> = None;
-
-    loop {
-        let packet = match format.next_packet() {
-            Ok(packet) => packet,
-            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                break
-            }
-            Err(e) => return Err(corrupt(describe(&e))),
-        };
-        if packet.track_id() != track_id {
-            continue;
-        }
-        let decoded = decoder.decode(&packet).map_err(|e| corrupt(describe(&e)))?;
-        let spec = *decoded.spec();
-        let channel_count = spec.channels.count();
-        if channels.is_empty() {
-            channels = vec![Vec::new(); channel_count];
-        }
-        if channel_count != channels.len() || sample_rate_hz.is_some_and(|r| r != spec.rate) {
-            return Err(corrupt(
-                "channel count or sample rate changes mid-stream".into(),
-            ));
-        }
-        sample_rate_hz = Some(spec.rate);
-        let frames = decoded.frames();
-        let buffer = match scratch.as_mut() {
-            Some(b) if b.capacity() >= frames && *b.spec() == spec => b,
-            _ => scratch.insert(SymphoniaBuffer::new(decoded.capacity() as u64, spec)),
-        };
-        decoded.convert(buffer);
-        for (ch, out) in channels.iter_mut().enumerate() {
-            out.extend_from_slice(&buffer.chan(ch)[..frames]);
+    let mut reader = AudioReader::open(path)?;
+    let reserve = reader
+        .declared_frames()
+        .map_or(0, |frames| usize::try_from(frames).unwrap_or(0))
+        // Never trust a header for more than ten minutes up front: a lying header
+        // must not exhaust memory before the data proves it.
+        .min(48_000 * 600);
+    let mut channels: Vec<Vec<f32>> = vec![Vec::with_capacity(reserve); reader.channel_count()];
+    while let Some(block) = reader.next_block()? {
+        for (out, samples) in channels.iter_mut().zip(block) {
+            out.extend_from_slice(samples);
         }
     }
-
-    let sample_rate_hz = sample_rate_hz.ok_or_else(|| unsupported("unknown sample rate".into()))?;
-    let audio = AudioBuffer::from_channels(sample_rate_hz, channels);
-    if audio.frame_count() == 0 {
-        return Err(corrupt("contains no audio frames".into()));
-    }
-    let lossless = codec == "flac" || codec.starts_with("pcm");
-    if let Some(expected) = params.n_frames.filter(|_| lossless) {
-        // symphonia 0.5 counts the 8-byte offset/blockSize header of an AIFF SSND
-        // chunk as audio, over-declaring by up to 8 bytes' worth of frames.
-        let header_slack = if codec.ends_with("be") {
-            let bytes_per_frame = u64::from(params.bits_per_sample.unwrap_or(8).div_ceil(8))
-                * audio.channel_count() as u64;
-            8u64.div_ceil(bytes_per_frame.max(1))
-        } else {
-            0
-        };
-        if (audio.frame_count() as u64) + header_slack < expected {
-            return Err(IoError::Truncated {
-                path: path.to_path_buf(),
-                expected_frames: expected,
-                actual_frames: audio.frame_count() as u64,
-                expected_s: expected as f64 / f64::from(sample_rate_hz),
-                actual_s: audio.duration_s(),
-            });
-        }
-    }
-    check_finite(path, &audio)?;
     Ok(DecodedFile {
-        audio,
-        codec,
-        bits_per_sample: params.bits_per_sample,
+        audio: AudioBuffer::from_channels(reader.sample_rate_hz(), channels),
+        codec: reader.codec().to_string(),
+        bits_per_sample: reader.bits_per_sample(),
     })
 }
 
-/// Rejects NaN and infinite samples: no meter or processor can give a meaningful
-/// answer on them, and passing them on would poison every later stage.
-fn check_finite(path: &Path, audio: &AudioBuffer) -> Result<(), IoError> {
-    // Fast path: a plain scan the compiler vectorises; only a bad file pays for counting.
-    if audio.channels.iter().flatten().all(|x| x.is_finite()) {
-        return Ok(());
+/// A file opened for streaming decode: [`next_block`](Self::next_block) yields one
+/// decoded packet at a time as planar `f32`, so memory stays bounded whatever the
+/// file's length. The same checks as [`decode_file`] apply; the truncation check
+/// fires when the stream ends.
+pub struct AudioReader {
+    path: PathBuf,
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn Decoder>,
+    track_id: u32,
+    codec: String,
+    sample_rate_hz: u32,
+    channel_count: usize,
+    bits_per_sample: Option<u32>,
+    declared_frames: Option<u64>,
+    frames_read: u64,
+    scratch: Option<SymphoniaBuffer<f32>>,
+    block: Vec<Vec<f32>>,
+    /// A packet decoded while opening (to learn the layout), handed out first.
+    pending_first_block: bool,
+    finished: bool,
+}
+
+impl AudioReader {
+    /// Opens and probes `path`.
+    pub fn open(path: &Path) -> Result<Self, IoError> {
+        let open_error = |source| IoError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(open_error)?;
+        let metadata = file.metadata().map_err(open_error)?;
+        if metadata.is_dir() {
+            return Err(IoError::Unsupported {
+                path: path.to_path_buf(),
+                reason: "is a directory".into(),
+            });
+        }
+        if metadata.len() == 0 {
+            return Err(IoError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+        let unsupported = |reason: String| IoError::Unsupported {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let stream = MediaSourceStream::new(Box::new(file), Default::default());
+        let mut hint = Hint::new();
+        if let Some(extension) = path.extension().and_then(|e| e.to_str()) {
+            hint.with_extension(extension);
+        }
+        let probed = symphonia::default::get_probe()
+            .format(
+                &hint,
+                stream,
+                &FormatOptions::default(),
+                &MetadataOptions::default(),
+            )
+            .map_err(|e| unsupported(describe(&e)))?;
+        let format = probed.format;
+        let track = format
+            .tracks()
+            .iter()
+            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+            .ok_or_else(|| unsupported("no audio track".into()))?;
+        let params = track.codec_params.clone();
+        let codecs = symphonia::default::get_codecs();
+        let codec = codecs
+            .get_codec(params.codec)
+            .map_or_else(|| "unknown".to_string(), |d| d.short_name.to_string());
+        let decoder = codecs
+            .make(&params, &DecoderOptions::default())
+            .map_err(|e| unsupported(describe(&e)))?;
+        let mut reader = Self {
+            path: path.to_path_buf(),
+            track_id: track.id,
+            format,
+            decoder,
+            codec,
+            sample_rate_hz: params.sample_rate.unwrap_or(0),
+            channel_count: params.channels.map_or(0, |c| c.count()),
+            bits_per_sample: params.bits_per_sample,
+            declared_frames: params.n_frames,
+            frames_read: 0,
+            scratch: None,
+            block: Vec::new(),
+            pending_first_block: false,
+            finished: false,
+        };
+        // Some containers only reveal rate and layout in the first packet.
+        if reader.sample_rate_hz == 0 || reader.channel_count == 0 {
+            reader.sample_rate_hz = 0;
+            reader.channel_count = 0;
+            if !reader.decode_next_packet()? {
+                return Err(reader.corrupt("contains no audio frames".into()));
+            }
+            reader.pending_first_block = true;
+        }
+        Ok(reader)
     }
-    let count = audio
-        .channels
-        .iter()
-        .flatten()
-        .filter(|x| !x.is_finite())
-        .count() as u64;
-    let first_frame = audio
-        .channels
-        .iter()
-        .filter_map(|c| c.iter().position(|x| !x.is_finite()))
-        .min()
-        .unwrap_or(0);
-    Err(IoError::NonFinite {
-        path: path.to_path_buf(),
-        count,
-        first_s: first_frame as f64 / f64::from(audio.sample_rate_hz),
-    })
+
+    /// Sample rate, Hz.
+    pub fn sample_rate_hz(&self) -> u32 {
+        self.sample_rate_hz
+    }
+
+    /// Channel count.
+    pub fn channel_count(&self) -> usize {
+        self.channel_count
+    }
+
+    /// Codec short name (`flac`, `pcm_s16le`, `mp3`...).
+    pub fn codec(&self) -> &str {
+        &self.codec
+    }
+
+    /// Bits per stored sample, when the format has such a thing.
+    pub fn bits_per_sample(&self) -> Option<u32> {
+        self.bits_per_sample
+    }
+
+    /// Frame count the header declares, if any (not trusted until the end).
+    pub fn declared_frames(&self) -> Option<u64> {
+        self.declared_frames
+    }
+
+    /// Frames handed out so far.
+    pub fn frames_read(&self) -> u64 {
+        self.frames_read
+    }
+
+    /// The next block of planar samples, `None` at the end of the stream.
+    pub fn next_block(&mut self) -> Result<Option<&[Vec<f32>]>, IoError> {
+        if self.pending_first_block {
+            self.pending_first_block = false;
+        } else if self.finished || !self.decode_next_packet()? {
+            self.finish()?;
+            return Ok(None);
+        }
+        self.frames_read += self.block.first().map_or(0, |c| c.len() as u64);
+        Ok(Some(&self.block))
+    }
+
+    fn corrupt(&self, reason: String) -> IoError {
+        IoError::Corrupt {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+
+    /// Decodes packets until one yields frames; `false` at the end of the stream.
+    fn decode_next_packet(&mut self) -> Result<bool, IoError> {
+        loop {
+            let packet = match self.format.next_packet() {
+                Ok(packet) => packet,
+                Err(SymphoniaError::IoError(e))
+                    if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+                {
+                    return Ok(false)
+                }
+                Err(e) => return Err(self.corrupt(describe(&e))),
+            };
+            if packet.track_id() != self.track_id {
+                continue;
+            }
+            let decoded = match self.decoder.decode(&packet) {
+                Ok(decoded) => decoded,
+                Err(e) => return Err(self.corrupt(describe(&e))),
+            };
+            let spec = *decoded.spec();
+            if self.channel_count == 0 {
+                self.channel_count = spec.channels.count();
+                self.sample_rate_hz = spec.rate;
+            }
+            if spec.channels.count() != self.channel_count || spec.rate != self.sample_rate_hz {
+                return Err(self.corrupt("channel count or sample rate changes mid-stream".into()));
+            }
+            let frames = decoded.frames();
+            if frames == 0 {
+                continue;
+            }
+            let scratch = match self.scratch.as_mut() {
+                Some(b) if b.capacity() >= frames && *b.spec() == spec => b,
+                _ => self
+                    .scratch
+                    .insert(SymphoniaBuffer::new(decoded.capacity() as u64, spec)),
+            };
+            decoded.convert(scratch);
+            self.block.resize_with(self.channel_count, Vec::new);
+            for (ch, out) in self.block.iter_mut().enumerate() {
+                out.clear();
+                out.extend_from_slice(&scratch.chan(ch)[..frames]);
+            }
+            self.check_finite()?;
+            return Ok(true);
+        }
+    }
+
+    /// Rejects NaN and infinite samples: no meter or processor can give a meaningful
+    /// answer on them, and passing them on would poison every later stage.
+    fn check_finite(&self) -> Result<(), IoError> {
+        // Fast path: a plain scan the compiler vectorises; only a bad file pays for counting.
+        if self.block.iter().flatten().all(|x| x.is_finite()) {
+            return Ok(());
+        }
+        let first_frame = self
+            .block
+            .iter()
+            .filter_map(|c| c.iter().position(|x| !x.is_finite()))
+            .min()
+            .unwrap_or(0);
+        Err(IoError::NonFinite {
+            path: self.path.clone(),
+            first_s: (self.frames_read + first_frame as u64) as f64
+                / f64::from(self.sample_rate_hz),
+        })
+    }
+
+    /// End-of-stream checks: some audio, and as many frames as a lossless header declares.
+    fn finish(&mut self) -> Result<(), IoError> {
+        if self.finished {
+            return Ok(());
+        }
+        self.finished = true;
+        if self.frames_read == 0 {
+            return Err(self.corrupt("contains no audio frames".into()));
+        }
+        let lossless = self.codec == "flac" || self.codec.starts_with("pcm");
+        if let Some(expected) = self.declared_frames.filter(|_| lossless) {
+            // symphonia 0.5 counts the 8-byte offset/blockSize header of an AIFF SSND
+            // chunk as audio, over-declaring by up to 8 bytes' worth of frames.
+            let header_slack = if self.codec.ends_with("be") {
+                let bytes_per_frame = u64::from(self.bits_per_sample.unwrap_or(8).div_ceil(8))
+                    * self.channel_count as u64;
+                8u64.div_ceil(bytes_per_frame.max(1))
+            } else {
+                0
+            };
+            if self.frames_read + header_slack < expected {
+                let rate = f64::from(self.sample_rate_hz);
+                return Err(IoError::Truncated {
+                    path: self.path.clone(),
+                    expected_frames: expected,
+                    actual_frames: self.frames_read,
+                    expected_s: expected as f64 / rate,
+                    actual_s: self.frames_read as f64 / rate,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// symphonia's errors, phrased for a one-line diagnosis.

@@ -49,12 +49,10 @@ pub enum IoError {
         actual_s: f64,
     },
     /// The decoded signal contains NaN or infinite samples.
-    #[error("{path}: {count} non-finite sample(s) (NaN/Inf), first at {first_s:.3} s")]
+    #[error("{path}: contains non-finite samples (NaN/Inf), the first at {first_s:.3} s")]
     NonFinite {
         /// File concerned.
         path: PathBuf,
-        /// Number of NaN/Inf samples.
-        count: u64,
         /// Time of the first one.
         first_s: f64,
     },

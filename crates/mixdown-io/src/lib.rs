@@ -16,8 +16,8 @@ mod encode;
 mod error;
 mod resample;
 
-pub use atomic::{check_destination, write_atomically, write_text_atomically};
-pub use decode::{decode_file, DecodedFile};
-pub use encode::{encode_file, Container, EncodeOptions, OutputFormat, Overwrite};
+pub use atomic::{check_destination, write_atomically, write_text_atomically, AtomicFile};
+pub use decode::{decode_file, AudioReader, DecodedFile};
+pub use encode::{encode_file, AudioWriter, Container, EncodeOptions, OutputFormat, Overwrite};
 pub use error::IoError;
 pub use resample::resample;

@@ -1,10 +1,13 @@
 //! # mixdown-session
 //!
-//! The session model: what a mix is made of (tracks, buses, sends, processor
-//! chains, the master bus), read from and written to TOML, validated with errors
-//! that name the line and the path of every offending value. It owns the
-//! vocabulary that automix writes and users edit; it must not decode files or
-//! render audio — the engine turns a validated session into sound.
-//!
-//! The session format lands with the mixing feature; this crate is its reserved
-//! place in the layering and is empty until then.
+//! The vocabulary in which mixdown writes down decisions: processor settings
+//! (`{ type = "highpass", freq = 30.0, slope_db_per_oct = 12 }`, EQ bands,
+//! compressors, limiter...) as serde data, shared by session files and by the
+//! mastering report so that any automatic decision can be copied into a session
+//! and edited. The session file itself (tracks, buses, sends, validation with line
+//! and path) lands with the mixing feature. This crate owns data and validation; it
+//! must not decode files or render audio — the engine turns specs into processors.
+
+pub mod processor;
+
+pub use processor::{CompressorBand, EqBand, EqBandKind, ProcessorSpec, StereoPart};

@@ -1,0 +1,147 @@
+//! Turning processor specifications (`mixdown-session`'s vocabulary) into running
+//! `mixdown-dsp` processors, and running a chain of them over a stream with its
+//! latency compensated.
+
+use mixdown_dsp::biquad::{BiquadCoefficients, BiquadKind};
+use mixdown_dsp::dynamics::{Compressor, CompressorSettings, Detector, MultibandCompressor};
+use mixdown_dsp::filters::{butterworth_sections, FilterChain, FilterTarget, Gain, PassKind};
+use mixdown_dsp::limiter::{LimiterSettings, TruePeakLimiter};
+use mixdown_dsp::stereo::StereoWidth;
+use mixdown_dsp::Processor;
+use mixdown_session::{CompressorBand, EqBand, EqBandKind, ProcessorSpec, StereoPart};
+
+/// Biquad coefficients of one EQ band at `sample_rate_hz`.
+pub fn eq_band_coefficients(band: &EqBand, sample_rate_hz: f64) -> BiquadCoefficients {
+    let kind = match band.kind {
+        EqBandKind::Bell => BiquadKind::Bell {
+            gain_db: band.gain_db,
+        },
+        EqBandKind::LowShelf => BiquadKind::LowShelf {
+            gain_db: band.gain_db,
+        },
+        EqBandKind::HighShelf => BiquadKind::HighShelf {
+            gain_db: band.gain_db,
+        },
+        EqBandKind::Notch => BiquadKind::Notch,
+    };
+    BiquadCoefficients::design(kind, band.freq, band.q, sample_rate_hz)
+}
+
+/// The magnitude response of `bands` at `freq_hz`, dB.
+pub fn eq_response_db(bands: &[EqBand], freq_hz: f64, sample_rate_hz: f64) -> f64 {
+    bands
+        .iter()
+        .map(|b| {
+            mixdown_dsp::units::gain_to_db(
+                eq_band_coefficients(b, sample_rate_hz).magnitude_at(freq_hz, sample_rate_hz),
+            )
+        })
+        .sum()
+}
+
+/// Compressor settings from a spec band. Mastering and bus compression listen to
+/// RMS: it follows loudness rather than individual transients.
+pub fn compressor_settings(band: &CompressorBand) -> CompressorSettings {
+    CompressorSettings {
+        threshold_db: band.threshold_db,
+        ratio: band.ratio,
+        knee_db: band.knee_db,
+        attack_ms: band.attack_ms,
+        release_ms: band.release_ms,
+        makeup_db: band.makeup_db,
+        detector: Detector::Rms,
+    }
+}
+
+/// A processor for `spec` at `sample_rate_hz` (not yet prepared).
+pub fn build_processor(spec: &ProcessorSpec, sample_rate_hz: u32) -> Box<dyn Processor> {
+    let rate = f64::from(sample_rate_hz);
+    match spec {
+        ProcessorSpec::Highpass {
+            freq,
+            slope_db_per_oct,
+        } => Box::new(FilterChain::new(
+            butterworth_sections(PassKind::HighPass, slope_db_per_oct / 6, *freq, rate),
+            FilterTarget::AllChannels,
+        )),
+        ProcessorSpec::Lowpass {
+            freq,
+            slope_db_per_oct,
+        } => Box::new(FilterChain::new(
+            butterworth_sections(PassKind::LowPass, slope_db_per_oct / 6, *freq, rate),
+            FilterTarget::AllChannels,
+        )),
+        ProcessorSpec::Eq { bands, part } => Box::new(FilterChain::new(
+            bands
+                .iter()
+                .map(|b| eq_band_coefficients(b, rate))
+                .collect(),
+            match part {
+                StereoPart::Stereo => FilterTarget::AllChannels,
+                StereoPart::Mid => FilterTarget::Mid,
+                StereoPart::Side => FilterTarget::Side,
+            },
+        )),
+        ProcessorSpec::Compressor { settings } => {
+            Box::new(Compressor::new(compressor_settings(settings)))
+        }
+        ProcessorSpec::MultibandCompressor {
+            crossovers_hz,
+            bands,
+        } => Box::new(MultibandCompressor::new(
+            crossovers_hz.clone(),
+            bands.iter().map(compressor_settings).collect(),
+        )),
+        ProcessorSpec::StereoWidth {
+            width,
+            mono_below_hz,
+        } => Box::new(StereoWidth::new(*width, *mono_below_hz)),
+        ProcessorSpec::Gain { gain_db } => Box::new(Gain::new(*gain_db)),
+        ProcessorSpec::Limiter {
+            ceiling_dbtp,
+            lookahead_ms,
+            release_ms,
+        } => Box::new(TruePeakLimiter::new(LimiterSettings {
+            ceiling_dbtp: *ceiling_dbtp,
+            lookahead_ms: *lookahead_ms,
+            release_ms: *release_ms,
+        })),
+    }
+}
+
+/// Processors run in series over planar blocks.
+pub struct Chain {
+    processors: Vec<Box<dyn Processor>>,
+}
+
+impl Chain {
+    /// Builds and prepares the processors of `specs`.
+    pub fn new(
+        specs: &[ProcessorSpec],
+        sample_rate_hz: u32,
+        max_block_frames: usize,
+        channel_count: usize,
+    ) -> Self {
+        let processors = specs
+            .iter()
+            .map(|spec| {
+                let mut p = build_processor(spec, sample_rate_hz);
+                p.prepare(sample_rate_hz, max_block_frames, channel_count);
+                p
+            })
+            .collect();
+        Self { processors }
+    }
+
+    /// Total latency, frames.
+    pub fn latency_frames(&self) -> usize {
+        self.processors.iter().map(|p| p.latency_frames()).sum()
+    }
+
+    /// Runs one block through every processor in place.
+    pub fn process(&mut self, block: &mut [&mut [f32]]) {
+        for p in &mut self.processors {
+            p.process(block);
+        }
+    }
+}

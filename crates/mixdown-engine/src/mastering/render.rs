@@ -1,0 +1,514 @@
+//! The passes of a mastering run: profile, plan, process, find the loudness gain,
+//! write and verify.
+
+use super::planner::{plan, reference_target, MasteringPlan, MasteringRequest};
+use super::profile::{ProfileBuilder, ProgrammeProfile};
+use super::report::{EqCurvePoint, LimiterReport, MasterReport};
+use super::MasterError;
+use crate::chain::{eq_response_db, Chain};
+use crate::report::AnalysisRecord;
+use mixdown_analysis::spectrum::third_octave_centers_hz;
+use mixdown_analysis::{Analyzer, LoudnessMeter};
+use mixdown_dsp::limiter::{LimiterSettings, TruePeakLimiter};
+use mixdown_dsp::units::db_to_gain;
+use mixdown_dsp::{AudioBuffer, Processor};
+use mixdown_io::{AudioReader, AudioWriter, EncodeOptions, OutputFormat, Overwrite};
+use mixdown_session::{ProcessorSpec, StereoPart};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// References shorter than this cannot show a long-term balance, s.
+pub const MIN_REFERENCE_S: f64 = 5.0;
+/// Peak gain reduction above which the report warns of heavy limiting, dB.
+pub const HEAVY_LIMITING_DB: f64 = 4.0;
+/// Loudness error the gain search stops at, LU (the promise is ±0.1 LU).
+const LOUDNESS_TOLERANCE_LU: f64 = 0.02;
+
+/// A mastering job.
+#[derive(Debug, Clone)]
+pub struct MasterJob {
+    /// The mix to master.
+    pub input: PathBuf,
+    /// Where the master goes (`.wav` or `.flac`).
+    pub output: PathBuf,
+    /// Reference tracks to match (averaged).
+    pub references: Vec<PathBuf>,
+    /// Targets and switches.
+    pub request: MasteringRequest,
+    /// Sample format of the output.
+    pub output_format: OutputFormat,
+    /// Output sample rate; `None` keeps the input's.
+    pub output_rate_hz: Option<u32>,
+    /// Replace an existing output?
+    pub overwrite: Overwrite,
+    /// Frames per processing block (results do not depend on it).
+    pub block_frames: usize,
+}
+
+/// Where a pass is, for progress display.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Pass name.
+    pub stage: &'static str,
+    /// 0 … 1 over the whole job.
+    pub fraction: f64,
+}
+
+/// The programme, streamed from its file or held in memory (when resampled).
+enum Source {
+    File(PathBuf),
+    Memory(AudioBuffer),
+}
+
+impl Source {
+    /// Calls `each` with consecutive planar blocks of at most `block_frames`.
+    fn for_each_block(
+        &self,
+        block_frames: usize,
+        mut each: impl FnMut(&[&[f32]]) -> Result<(), MasterError>,
+    ) -> Result<(), MasterError> {
+        let mut emit = |channels: &[Vec<f32>]| -> Result<(), MasterError> {
+            let frames = channels.first().map_or(0, Vec::len);
+            let mut start = 0;
+            while start < frames {
+                let end = (start + block_frames).min(frames);
+                let block: Vec<&[f32]> = channels.iter().map(|c| &c[start..end]).collect();
+                each(&block)?;
+                start = end;
+            }
+            Ok(())
+        };
+        match self {
+            Source::File(path) => {
+                let mut reader = AudioReader::open(path)?;
+                while let Some(channels) = reader.next_block()? {
+                    emit(channels)?;
+                }
+                Ok(())
+            }
+            Source::Memory(audio) => emit(&audio.channels),
+        }
+    }
+}
+
+/// Profiles one file, streaming.
+fn profile_file(path: &Path) -> Result<ProgrammeProfile, MasterError> {
+    let reader = AudioReader::open(path)?;
+    let mut builder = ProfileBuilder::new(reader.channel_count(), reader.sample_rate_hz())?;
+    drop(reader);
+    Source::File(path.to_path_buf()).for_each_block(8_192, |block| Ok(builder.add(block)?))?;
+    Ok(builder.finish())
+}
+
+/// Masters `job.input` into `job.output` and returns the report.
+pub fn master_file(
+    job: &MasterJob,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<MasterReport, MasterError> {
+    if same_file(&job.input, &job.output)
+        || job.references.iter().any(|r| same_file(r, &job.output))
+    {
+        return Err(MasterError::OutputIsInput(job.output.clone()));
+    }
+    mixdown_io::check_destination(&job.output, job.overwrite)?;
+    // Fails early on an unwritable format (e.g. 32-bit float FLAC) before any work.
+    mixdown_io::Container::from_path(&job.output)?;
+    if job.output_format == OutputFormat::Float32
+        && mixdown_io::Container::from_path(&job.output)? == mixdown_io::Container::Flac
+    {
+        return Err(MasterError::Invalid(format!(
+            "{}: FLAC stores integers only (use --bits 16 or 24, or a .wav output)",
+            job.output.display()
+        )));
+    }
+
+    // Pass 1: what is the programme (and what are the references)?
+    progress(Progress {
+        stage: "analysing",
+        fraction: 0.0,
+    });
+    let reader = AudioReader::open(&job.input)?;
+    let (input_rate, channel_count) = (reader.sample_rate_hz(), reader.channel_count());
+    drop(reader);
+    let source = match job.output_rate_hz.filter(|&r| r != input_rate) {
+        Some(rate) => Source::Memory(mixdown_io::resample(
+            &mixdown_io::decode_file(&job.input)?.audio,
+            rate,
+        )?),
+        None => Source::File(job.input.clone()),
+    };
+    let sample_rate_hz = job.output_rate_hz.unwrap_or(input_rate);
+    let input_profile = {
+        let mut builder = ProfileBuilder::new(channel_count, sample_rate_hz)?;
+        source.for_each_block(job.block_frames, |block| Ok(builder.add(block)?))?;
+        builder.finish()
+    };
+    if input_profile.metrics.integrated_lufs.is_none() {
+        return Err(MasterError::Silent(job.input.clone()));
+    }
+    let total_frames = (input_profile.metrics.duration_s * f64::from(sample_rate_hz))
+        .round()
+        .max(1.0);
+    let references: Vec<ProgrammeProfile> = job
+        .references
+        .par_iter()
+        .map(|path| {
+            let profile = profile_file(path)?;
+            if profile.metrics.integrated_lufs.is_none() {
+                return Err(MasterError::BadReference(path.clone(), "is silent".into()));
+            }
+            if profile.metrics.duration_s < MIN_REFERENCE_S {
+                return Err(MasterError::BadReference(
+                    path.clone(),
+                    format!(
+                        "is {:.1} s long; a reference needs at least {MIN_REFERENCE_S:.0} s",
+                        profile.metrics.duration_s
+                    ),
+                ));
+            }
+            Ok(profile)
+        })
+        .collect::<Result<_, _>>()?;
+    let reference = reference_target(&references);
+
+    // Decisions.
+    let plan = plan(&input_profile, reference.as_ref(), &job.request);
+
+    // Pass 2: everything ahead of the loudness stage, kept for the gain search.
+    progress(Progress {
+        stage: "processing",
+        fraction: 0.25,
+    });
+    let mut chain = Chain::new(
+        &plan.pre_limiter,
+        sample_rate_hz,
+        job.block_frames,
+        channel_count,
+    );
+    let latency = chain.latency_frames();
+    let mut processed: Vec<Vec<f32>> =
+        vec![Vec::with_capacity(total_frames as usize + latency); channel_count];
+    let mut scratch: Vec<Vec<f32>> = vec![Vec::new(); channel_count];
+    let mut run_chain = |block: &[&[f32]], processed: &mut Vec<Vec<f32>>| {
+        for (s, b) in scratch.iter_mut().zip(block) {
+            s.clear();
+            s.extend_from_slice(b);
+        }
+        let mut slices: Vec<&mut [f32]> = scratch.iter_mut().map(Vec::as_mut_slice).collect();
+        chain.process(&mut slices);
+        for (p, s) in processed.iter_mut().zip(&scratch) {
+            p.extend_from_slice(s);
+        }
+    };
+    source.for_each_block(job.block_frames, |block| {
+        run_chain(block, &mut processed);
+        Ok(())
+    })?;
+    // Flush the chain's latency with silence, then drop the leading delay.
+    let silence = vec![0.0f32; latency];
+    run_chain(&vec![silence.as_slice(); channel_count], &mut processed);
+    for channel in &mut processed {
+        channel.drain(..latency);
+    }
+    let processed_lufs = integrated_lufs(&processed, sample_rate_hz)?
+        .ok_or_else(|| MasterError::Silent(job.input.clone()))?;
+
+    // Pass 3: the gain that lands the limited output on target.
+    progress(Progress {
+        stage: "setting loudness",
+        fraction: 0.5,
+    });
+    let limiter_settings = LimiterSettings {
+        ceiling_dbtp: plan.ceiling_dbtp,
+        ..LimiterSettings::default()
+    };
+    let mut gain_db = plan.target_lufs - processed_lufs;
+    let mut previous: Option<(f64, f64)> = None;
+    for _ in 0..8 {
+        let measured =
+            limited_loudness(&processed, sample_rate_hz, gain_db, limiter_settings, job)?;
+        let error = plan.target_lufs - measured;
+        if error.abs() <= LOUDNESS_TOLERANCE_LU {
+            break;
+        }
+        // Secant step once two points are known (the limiter makes loudness grow
+        // more slowly than gain), plain correction before that.
+        let step = match previous {
+            Some((g0, l0)) if (measured - l0).abs() > 1e-6 => {
+                error * (gain_db - g0) / (measured - l0)
+            }
+            _ => error,
+        };
+        previous = Some((gain_db, measured));
+        gain_db += step.clamp(-12.0, 12.0);
+    }
+
+    // Pass 4: write, metering exactly what is stored.
+    progress(Progress {
+        stage: "writing",
+        fraction: 0.75,
+    });
+    let encode = EncodeOptions {
+        overwrite: job.overwrite,
+        ..EncodeOptions::new(job.output_format)
+    };
+    let mut warnings = Vec::new();
+    let mut ceiling_dbtp = plan.ceiling_dbtp;
+    let (output_metrics, limiter_stats) = loop {
+        let (metrics, stats, writer) = render_output(
+            &processed,
+            sample_rate_hz,
+            gain_db,
+            LimiterSettings {
+                ceiling_dbtp,
+                ..limiter_settings
+            },
+            job,
+            &encode,
+            &mut |done| {
+                progress(Progress {
+                    stage: "writing",
+                    fraction: 0.75 + 0.25 * done,
+                })
+            },
+        )?;
+        let over = metrics
+            .true_peak_dbtp
+            .map_or(0.0, |tp| tp - plan.ceiling_dbtp);
+        if over <= 0.0 || !job.request.stages.limiter || ceiling_dbtp < plan.ceiling_dbtp - 1.0 {
+            writer.finish()?;
+            break (metrics, stats);
+        }
+        // Belt and braces: the stored file (after dither) measured over the
+        // ceiling; lower the limiter's ceiling by the excess and render again.
+        warnings.push(format!(
+            "first render measured {over:.3} dB over the ceiling after dither; rendered again {:.2} dB lower",
+            over + 0.01
+        ));
+        drop(writer);
+        ceiling_dbtp -= over + 0.01;
+    };
+
+    let output_lufs = output_metrics.integrated_lufs;
+    if let Some(lufs) = output_lufs {
+        if (lufs - plan.target_lufs).abs() > 0.1 {
+            warnings.push(format!(
+                "output loudness {lufs:.2} LUFS misses the target {:.1} LUFS by more than 0.1 LU",
+                plan.target_lufs
+            ));
+        }
+    }
+    if limiter_stats.max_db > HEAVY_LIMITING_DB {
+        warnings.push(format!(
+            "heavy limiting: reaching {:.1} LUFS took up to {:.1} dB of peak gain reduction (consider a lower target or a more open mix)",
+            plan.target_lufs, limiter_stats.max_db
+        ));
+    }
+    if let (Some(max_lra), Some(lra)) = (
+        job.request.max_loudness_range_lu,
+        output_metrics.loudness_range_lu,
+    ) {
+        if lra > max_lra {
+            warnings.push(format!(
+                "loudness range {lra:.1} LU is still above the preset's {max_lra:.0} LU"
+            ));
+        }
+    }
+    progress(Progress {
+        stage: "done",
+        fraction: 1.0,
+    });
+
+    let mut chain_specs = plan.pre_limiter.clone();
+    chain_specs.push(ProcessorSpec::Gain {
+        gain_db: (gain_db * 100.0).round() / 100.0,
+    });
+    if job.request.stages.limiter {
+        chain_specs.push(ProcessorSpec::Limiter {
+            ceiling_dbtp,
+            lookahead_ms: limiter_settings.lookahead_ms,
+            release_ms: limiter_settings.release_ms,
+        });
+    }
+    Ok(MasterReport {
+        input: AnalysisRecord::new(&job.input, &input_profile.metrics),
+        output: AnalysisRecord::new(&job.output, &output_metrics),
+        preset: job.request.preset.clone(),
+        target_lufs: plan.target_lufs,
+        ceiling_dbtp: plan.ceiling_dbtp,
+        amount: job.request.amount,
+        references: job
+            .references
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        chain: chain_specs,
+        eq_curve: eq_curve(&plan, sample_rate_hz),
+        limiter: LimiterReport {
+            max_gain_reduction_db: round_hundredth(limiter_stats.max_db),
+            mean_gain_reduction_db: round_hundredth(limiter_stats.mean_db),
+            active_percent: round_hundredth(limiter_stats.active_fraction * 100.0),
+        },
+        decisions: plan.decisions.clone(),
+        warnings,
+    })
+}
+
+fn round_hundredth(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// Integrated loudness of planar audio.
+fn integrated_lufs(channels: &[Vec<f32>], sample_rate_hz: u32) -> Result<Option<f64>, MasterError> {
+    let mut meter = LoudnessMeter::integrated_only(channels.len(), sample_rate_hz)?;
+    for start in (0..channels.first().map_or(0, Vec::len)).step_by(65_536) {
+        let block: Vec<&[f32]> = channels
+            .iter()
+            .map(|c| &c[start..(start + 65_536).min(c.len())])
+            .collect();
+        meter.add(&block)?;
+    }
+    Ok(meter.finish().integrated_lufs)
+}
+
+/// Runs gain and limiter over `processed` in blocks, handing each aligned output
+/// block to `each`; returns the limiter's statistics.
+fn run_limited(
+    processed: &[Vec<f32>],
+    sample_rate_hz: u32,
+    gain_db: f64,
+    settings: LimiterSettings,
+    job: &MasterJob,
+    mut each: impl FnMut(&[&[f32]]) -> Result<(), MasterError>,
+) -> Result<mixdown_dsp::limiter::GainReductionStats, MasterError> {
+    let channel_count = processed.len();
+    let frames = processed.first().map_or(0, Vec::len);
+    let block_frames = job.block_frames.max(1);
+    let gain = db_to_gain(gain_db) as f32;
+    let mut limiter = job.request.stages.limiter.then(|| {
+        let mut l = TruePeakLimiter::new(settings);
+        l.prepare(sample_rate_hz, block_frames, channel_count);
+        l
+    });
+    let latency = limiter.as_ref().map_or(0, |l| l.latency_frames());
+    let mut buffer: Vec<Vec<f32>> = vec![vec![0.0; block_frames]; channel_count];
+    let mut to_skip = latency;
+    let mut start = 0;
+    // Input frames, then `latency` frames of silence to flush the lookahead.
+    while start < frames + latency {
+        let end = (start + block_frames).min(frames + latency);
+        let n = end - start;
+        for (out, channel) in buffer.iter_mut().zip(processed) {
+            out.resize(n, 0.0);
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = channel.get(start + i).map_or(0.0, |&x| x * gain);
+            }
+        }
+        if let Some(limiter) = limiter.as_mut() {
+            let mut slices: Vec<&mut [f32]> = buffer.iter_mut().map(Vec::as_mut_slice).collect();
+            limiter.process(&mut slices);
+        }
+        let skip = to_skip.min(n);
+        to_skip -= skip;
+        if skip < n {
+            let block: Vec<&[f32]> = buffer.iter().map(|c| &c[skip..]).collect();
+            each(&block)?;
+        }
+        start = end;
+    }
+    Ok(limiter
+        .map(|l| l.gain_reduction_stats())
+        .unwrap_or_default())
+}
+
+/// Integrated loudness after gain and limiter.
+fn limited_loudness(
+    processed: &[Vec<f32>],
+    sample_rate_hz: u32,
+    gain_db: f64,
+    settings: LimiterSettings,
+    job: &MasterJob,
+) -> Result<f64, MasterError> {
+    let mut meter = LoudnessMeter::integrated_only(processed.len(), sample_rate_hz)?;
+    run_limited(processed, sample_rate_hz, gain_db, settings, job, |block| {
+        Ok(meter.add(block)?)
+    })?;
+    Ok(meter.finish().integrated_lufs.unwrap_or(f64::NEG_INFINITY))
+}
+
+/// Renders the final output into a writer (not yet committed) and measures the
+/// stored samples.
+#[allow(clippy::type_complexity)]
+fn render_output(
+    processed: &[Vec<f32>],
+    sample_rate_hz: u32,
+    gain_db: f64,
+    settings: LimiterSettings,
+    job: &MasterJob,
+    encode: &EncodeOptions,
+    progress: &mut dyn FnMut(f64),
+) -> Result<
+    (
+        mixdown_analysis::Metrics,
+        mixdown_dsp::limiter::GainReductionStats,
+        AudioWriter,
+    ),
+    MasterError,
+> {
+    let channel_count = processed.len();
+    let total = processed.first().map_or(1, Vec::len).max(1) as f64;
+    let mut writer = AudioWriter::create(&job.output, sample_rate_hz, channel_count, encode)?;
+    let mut analyzer = Analyzer::new(channel_count, sample_rate_hz)?;
+    let mut written = 0usize;
+    let stats = run_limited(processed, sample_rate_hz, gain_db, settings, job, |block| {
+        writer.write(block)?;
+        let stored: Vec<&[f32]> = writer.last_written().iter().map(Vec::as_slice).collect();
+        analyzer.add(&stored)?;
+        written += block.first().map_or(0, |c| c.len());
+        if written % (1 << 20) < job.block_frames {
+            progress(written as f64 / total);
+        }
+        Ok(())
+    })?;
+    Ok((analyzer.finish(), stats, writer))
+}
+
+/// The response of the plan's EQ stages at the 1/3-octave centres.
+fn eq_curve(plan: &MasteringPlan, sample_rate_hz: u32) -> Vec<EqCurvePoint> {
+    let rate = f64::from(sample_rate_hz);
+    let part_bands = |wanted: StereoPart| -> Vec<mixdown_session::EqBand> {
+        plan.pre_limiter
+            .iter()
+            .filter_map(|p| match p {
+                ProcessorSpec::Eq { bands, part } if *part == wanted => Some(bands.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    };
+    let (stereo, mid, side) = (
+        part_bands(StereoPart::Stereo),
+        part_bands(StereoPart::Mid),
+        part_bands(StereoPart::Side),
+    );
+    third_octave_centers_hz()
+        .filter(|&f| f < rate / 2.0)
+        .map(|freq_hz| EqCurvePoint {
+            freq_hz: (freq_hz * 10.0).round() / 10.0,
+            mid_db: round_hundredth(
+                eq_response_db(&stereo, freq_hz, rate) + eq_response_db(&mid, freq_hz, rate),
+            ),
+            side_db: round_hundredth(
+                eq_response_db(&stereo, freq_hz, rate) + eq_response_db(&side, freq_hz, rate),
+            ),
+        })
+        .collect()
+}
+
+/// Whether two paths name the same file (an output must never overwrite an input).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
