@@ -5,6 +5,9 @@ use crate::table;
 use mixdown_analysis::{analyze, Metrics};
 use mixdown_dsp::AudioBuffer;
 use mixdown_engine::demo::{synthesize_demo_song, DemoStem};
+use mixdown_engine::mastering::{
+    default_preset, master_file, MasterJob, MasteringRequest, MatchDimensions, StageSwitches,
+};
 use mixdown_engine::report::AnalysisRecord;
 use mixdown_io::{
     check_destination, encode_file, write_text_atomically, EncodeOptions, OutputFormat, Overwrite,
@@ -16,7 +19,8 @@ use std::path::{Path, PathBuf};
 const DEMO_RATE_HZ: u32 = 48_000;
 
 /// Synthesizes the demo song, writes `stems/*.wav`, `mix.wav` (their plain sum)
-/// and `analysis.jsonl`, and prints how the stems sit in the mix.
+/// and `analysis.jsonl`, prints how the stems sit in the mix, then masters the mix
+/// with the default preset into `master.wav` and `master-report.json`.
 pub fn run(output_dir: &Path, force: bool) -> Result<(), Failure> {
     let overwrite = if force {
         Overwrite::Replace
@@ -31,9 +35,14 @@ pub fn run(output_dir: &Path, force: bool) -> Result<(), Failure> {
         .collect();
     let mix_path = output_dir.join("mix.wav");
     let analysis_path = output_dir.join("analysis.jsonl");
+    let master_path = output_dir.join("master.wav");
+    let report_path = output_dir.join("master-report.json");
 
     // Refuse before writing anything, so a refused run leaves the folder as it was.
-    for path in stem_paths.iter().chain([&mix_path, &analysis_path]) {
+    for path in stem_paths
+        .iter()
+        .chain([&mix_path, &analysis_path, &master_path, &report_path])
+    {
         check_destination(path, overwrite)?;
     }
     std::fs::create_dir_all(&stems_dir).map_err(|e| {
@@ -77,8 +86,34 @@ pub fn run(output_dir: &Path, force: bool) -> Result<(), Failure> {
         table::metrics_table("mix.wav (plain sum of the stems)", mix_metrics)
     );
     println!();
+
+    // Master the mix with the default preset, as a user would.
+    let preset = default_preset();
+    let job = MasterJob {
+        input: mix_path.clone(),
+        output: master_path,
+        references: Vec::new(),
+        request: MasteringRequest {
+            preset: preset.name.into(),
+            target_lufs: preset.target_lufs,
+            ceiling_dbtp: preset.ceiling_dbtp,
+            max_loudness_range_lu: preset.max_loudness_range_lu,
+            amount: 1.0,
+            match_dimensions: MatchDimensions::ALL,
+            stages: StageSwitches::ALL,
+            max_eq_gain_db: None,
+        },
+        output_format: OutputFormat::Int24,
+        output_rate_hz: None,
+        overwrite,
+        block_frames: 4_096,
+    };
+    let report = master_file(&job, &mut |_| {}).map_err(Failure::bad_input)?;
+    write_text_atomically(&report_path, &(report.to_json() + "\n"), overwrite)?;
+    crate::master::print_summary(&report);
+    println!();
     println!(
-        "Wrote {} stems, mix.wav and analysis.jsonl to {}",
+        "Wrote {} stems, mix.wav, analysis.jsonl, master.wav and master-report.json to {}",
         stems.len(),
         output_dir.display()
     );

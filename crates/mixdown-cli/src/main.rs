@@ -38,7 +38,7 @@ enum Command {
         force: bool,
     },
     /// Master a mix: exact loudness, no true-peak overs, every decision reported.
-    Master(master::MasterArgs),
+    Master(Box<master::MasterArgs>),
     /// Measure loudness (BS.1770-4 / EBU R128), peaks, dynamics and stereo image.
     Analyze {
         /// Audio files (WAV, FLAC, AIFF, Ogg Vorbis, MP3).

@@ -46,10 +46,11 @@ pub struct MasterArgs {
     /// Write the full decision report here (JSON).
     #[arg(long)]
     report: Option<PathBuf>,
-    /// Largest EQ move per band, dB.
-    #[arg(long, default_value_t = 3.0)]
-    max_eq_db: f64,
-    /// Switch stages off: highpass, eq, dynamics, stereo.
+    /// Largest EQ move per band, dB (default 3, or 9 when matching a reference).
+    #[arg(long)]
+    max_eq_db: Option<f64>,
+    /// Switch stages off: highpass, eq, dynamics, stereo, loudness, limiter
+    /// (without the limiter, true peaks are not controlled).
     #[arg(long = "skip", value_delimiter = ',')]
     skip: Vec<String>,
     /// Replace existing output files.
@@ -105,9 +106,11 @@ fn parse_skip(names: &[String]) -> Result<StageSwitches, Failure> {
             "eq" => stages.eq = false,
             "dynamics" => stages.dynamics = false,
             "stereo" => stages.stereo = false,
+            "loudness" => stages.loudness = false,
+            "limiter" => stages.limiter = false,
             other => {
                 return Err(Failure::bad_input(format!(
-                    "--skip {other}: stages are highpass, eq, dynamics, stereo"
+                    "--skip {other}: stages are highpass, eq, dynamics, stereo, loudness, limiter"
                 )))
             }
         }
@@ -141,7 +144,9 @@ fn job_from(args: &MasterArgs) -> Result<MasterJob, Failure> {
     check_range("--target-lufs", target_lufs, -40.0, -3.0, " LUFS")?;
     check_range("--ceiling", ceiling_dbtp, -20.0, 0.0, " dBTP")?;
     check_range("--amount", args.amount, 0.0, 1.0, "")?;
-    check_range("--max-eq-db", args.max_eq_db, 0.0, 12.0, " dB")?;
+    if let Some(max_eq_db) = args.max_eq_db {
+        check_range("--max-eq-db", max_eq_db, 0.0, 12.0, " dB")?;
+    }
     if let Some(rate) = args.rate {
         check_range("--rate", f64::from(rate), 8_000.0, 192_000.0, " Hz")?;
     }
@@ -227,7 +232,8 @@ fn progress_bar(job: &MasterJob) -> Option<ProgressBar> {
     })
 }
 
-fn print_summary(report: &MasterReport) {
+/// Prints the before → after summary, and warnings on stderr.
+pub fn print_summary(report: &MasterReport) {
     let value = |v: Option<f64>| v.map_or_else(|| "–".to_string(), |v| format!("{v:.1}"));
     let (i, o) = (&report.input, &report.output);
     println!(

@@ -76,10 +76,21 @@ fn demo_writes_stems_their_sum_and_analysis_deterministically() {
         .ends_with("mix.wav"));
     assert!(records.iter().all(|r| r["integrated_lufs"].is_f64()));
 
+    // The mix is mastered with the default preset (spotify: -14 LUFS, -1 dBTP).
+    let master =
+        mixdown_analysis::analyze(&decode_file(&first.join("master.wav")).unwrap().audio).unwrap();
+    assert!((master.integrated_lufs.unwrap() + 14.0).abs() <= 0.1);
+    assert!(master.true_peak_dbtp.unwrap() <= -1.0);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(first.join("master-report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["preset"], "spotify");
+    assert!(stdout.contains("→"), "{stdout}");
+
     // Same program, same bytes.
     let second = root.path().join("second");
     assert!(demo(&second, &[]).status.success());
-    for file in ["mix.wav", "stems/kick.wav", "stems/lead.wav"] {
+    for file in ["mix.wav", "stems/kick.wav", "stems/lead.wav", "master.wav"] {
         assert_eq!(
             std::fs::read(first.join(file)).unwrap(),
             std::fs::read(second.join(file)).unwrap(),

@@ -220,12 +220,16 @@ impl AudioWriter {
         let path = self.file.path().to_path_buf();
         for (stored, channel) in self.written.iter_mut().zip(block) {
             stored.clear();
-            match self.quantizer.as_mut() {
-                Some(quantizer) => stored.extend(channel.iter().map(|&x| {
-                    let code = quantizer.quantize(x);
-                    quantizer.code_to_sample(code)
-                })),
-                None => stored.extend_from_slice(channel),
+            stored.extend_from_slice(channel);
+        }
+        if let Some(quantizer) = self.quantizer.as_mut() {
+            // Frame by frame across channels: one dither stream whose order does not
+            // depend on where blocks are cut.
+            for frame in 0..frames {
+                for stored in &mut self.written {
+                    let code = quantizer.quantize(stored[frame]);
+                    stored[frame] = quantizer.code_to_sample(code);
+                }
             }
         }
         // The stored values are exact codes / LSB, so converting back recovers the code.

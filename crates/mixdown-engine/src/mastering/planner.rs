@@ -4,12 +4,17 @@
 
 use super::profile::{ProgrammeProfile, LOW_END_HZ, MULTIBAND_CROSSOVERS_HZ};
 use super::tonal::{
-    broad_layout, fit_eq, matching_layout, relative_levels_db, smooth, DEFAULT_TARGET_DB,
+    broad_layout, default_target_db, fit_eq, matching_layout, relative_levels_db, smooth,
 };
 use mixdown_analysis::spectrum::third_octave_centers_hz;
 use mixdown_dsp::units::db_to_gain;
 use mixdown_session::{CompressorBand, EqBand, ProcessorSpec, StereoPart};
 use serde::Serialize;
+
+/// Largest EQ move toward the default target, dB: gentle, as a generic target deserves.
+pub const DEFAULT_MAX_EQ_GAIN_DB: f64 = 3.0;
+/// Largest EQ move when matching a reference, dB: the user asked for that sound.
+pub const MATCH_MAX_EQ_GAIN_DB: f64 = 12.0;
 
 /// Which dimensions of the references to match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,7 +50,9 @@ pub struct StageSwitches {
     pub dynamics: bool,
     /// Stereo image (mono bass, width).
     pub stereo: bool,
-    /// The true-peak limiter (off only for tests and null checks: then peaks are not controlled).
+    /// The loudness gain (off: the level stays as it is, the target is ignored).
+    pub loudness: bool,
+    /// The true-peak limiter (off: peaks are not controlled).
     pub limiter: bool,
 }
 
@@ -56,6 +63,7 @@ impl StageSwitches {
         eq: true,
         dynamics: true,
         stereo: true,
+        loudness: true,
         limiter: true,
     };
 }
@@ -77,8 +85,9 @@ pub struct MasteringRequest {
     pub match_dimensions: MatchDimensions,
     /// Stage switches.
     pub stages: StageSwitches,
-    /// Largest gain of any EQ band, dB.
-    pub max_eq_gain_db: f64,
+    /// Largest gain of any EQ band, dB; `None`: [`DEFAULT_MAX_EQ_GAIN_DB`] toward the
+    /// default target, [`MATCH_MAX_EQ_GAIN_DB`] when matching a reference.
+    pub max_eq_gain_db: Option<f64>,
 }
 
 /// A decision and why it was taken.
@@ -153,12 +162,28 @@ pub fn reference_target(references: &[ProgrammeProfile]) -> Option<ReferenceTarg
         .filter_map(|(r, &l)| r.side_spectrum.as_ref().map(|s| relative_levels_db(s, l)))
         .collect();
     Some(ReferenceTarget {
-        mid_relative_db: mean_curve(mid),
-        side_relative_db: mean_curve(side),
+        mid_relative_db: without_band_limited_top(mean_curve(mid)),
+        side_relative_db: without_band_limited_top(mean_curve(side)),
         integrated_lufs: mean(loudness).unwrap_or(-14.0),
         side_to_mid_db: mean(references.iter().filter_map(|r| r.side_to_mid_db).collect()),
         plr_db: mean(references.iter().filter_map(|r| r.metrics.plr_db).collect()),
     })
+}
+
+/// Drops the top bands of a reference that was band-limited by lossy coding (an
+/// MP3's 16 kHz low-pass): above 10 kHz, a band more than 20 dB under its lower
+/// neighbour marks the cut, and that band and all above it are left unmatched —
+/// copying a codec's missing octave would only dull the master.
+fn without_band_limited_top(mut curve: Vec<Option<f64>>) -> Vec<Option<f64>> {
+    let centres: Vec<f64> = third_octave_centers_hz().collect();
+    let cut = (1..curve.len()).find(|&i| {
+        centres[i] > 10_000.0
+            && matches!((curve[i - 1], curve[i]), (Some(below), Some(here)) if here < below - 20.0)
+    });
+    if let Some(cut) = cut {
+        curve[cut..].iter_mut().for_each(|v| *v = None);
+    }
+    curve
 }
 
 /// Chooses the chain for `input` (and `reference`, when given).
@@ -201,13 +226,18 @@ pub fn plan(
                     "the reference",
                 ),
                 None => (
-                    DEFAULT_TARGET_DB.iter().map(|&v| Some(v)).collect(),
+                    default_target_db(&centres),
                     0.5,
                     broad_layout(),
                     "the default target (well-mastered music)",
                 ),
             };
-            let max_gain_db = request.max_eq_gain_db * amount;
+            let default_cap = if matching.is_some() {
+                MATCH_MAX_EQ_GAIN_DB
+            } else {
+                DEFAULT_MAX_EQ_GAIN_DB
+            };
+            let max_gain_db = request.max_eq_gain_db.unwrap_or(default_cap) * amount;
             let smoothing = if matching.is_some() { 0 } else { 1 };
             let wanted = wanted_change(&target_mid, &input_mid, strength * amount, smoothing);
             let bands = fit_eq(&centres, &wanted, &layout, max_gain_db, rate);
@@ -458,6 +488,18 @@ mod tests {
     fn correlation_estimate(side_to_mid_db: f64) -> f64 {
         let r = 10f64.powf(side_to_mid_db / 10.0);
         (1.0 - r) / (1.0 + r)
+    }
+
+    #[test]
+    fn a_codec_low_pass_in_the_reference_is_not_matched() {
+        let mut curve: Vec<Option<f64>> =
+            (0..31).map(|i| Some(-20.0 - f64::from(i) * 0.5)).collect();
+        curve[29] = Some(-70.0);
+        let cleaned = without_band_limited_top(curve.clone());
+        assert_eq!(cleaned[..29], curve[..29]);
+        assert!(cleaned[29..].iter().all(Option::is_none));
+        let smooth: Vec<Option<f64>> = (0..31).map(|i| Some(-20.0 - f64::from(i))).collect();
+        assert_eq!(without_band_limited_top(smooth.clone()), smooth);
     }
 
     #[test]

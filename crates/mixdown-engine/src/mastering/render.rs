@@ -1,7 +1,7 @@
 //! The passes of a mastering run: profile, plan, process, find the loudness gain,
 //! write and verify.
 
-use super::planner::{plan, reference_target, MasteringPlan, MasteringRequest};
+use super::planner::{plan, reference_target, Decision, MasteringPlan, MasteringRequest};
 use super::profile::{ProfileBuilder, ProgrammeProfile};
 use super::report::{EqCurvePoint, LimiterReport, MasterReport};
 use super::MasterError;
@@ -16,6 +16,11 @@ use mixdown_io::{AudioReader, AudioWriter, EncodeOptions, OutputFormat, Overwrit
 use mixdown_session::{ProcessorSpec, StereoPart};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+
+/// Meters are fed on this fixed grid of frames, whatever the processing block size:
+/// their floating-point sums then round identically, and so do the decisions and
+/// the gain taken from them (block-size invariance down to the last bit).
+const METER_BLOCK_FRAMES: usize = 8_192;
 
 /// References shorter than this cannot show a long-term balance, s.
 pub const MIN_REFERENCE_S: f64 = 5.0;
@@ -91,12 +96,55 @@ impl Source {
     }
 }
 
+/// Something that takes planar blocks and may fail.
+type BlockSink<'a> = dyn FnMut(&[&[f32]]) -> Result<(), MasterError> + 'a;
+
+/// Regroups a stream of planar blocks of any sizes into blocks of exactly
+/// [`METER_BLOCK_FRAMES`] (the last one shorter), for the meters.
+struct Rechunker {
+    pending: Vec<Vec<f32>>,
+}
+
+impl Rechunker {
+    fn new(channel_count: usize) -> Self {
+        Self {
+            pending: vec![Vec::with_capacity(METER_BLOCK_FRAMES); channel_count],
+        }
+    }
+
+    fn push(&mut self, block: &[&[f32]], each: &mut BlockSink) -> Result<(), MasterError> {
+        let frames = block.first().map_or(0, |c| c.len());
+        let mut offset = 0;
+        while offset < frames {
+            let take = (METER_BLOCK_FRAMES - self.pending[0].len()).min(frames - offset);
+            for (p, b) in self.pending.iter_mut().zip(block) {
+                p.extend_from_slice(&b[offset..offset + take]);
+            }
+            offset += take;
+            if self.pending[0].len() == METER_BLOCK_FRAMES {
+                self.flush(each)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, each: &mut BlockSink) -> Result<(), MasterError> {
+        if self.pending.first().is_some_and(|c| !c.is_empty()) {
+            let full: Vec<&[f32]> = self.pending.iter().map(Vec::as_slice).collect();
+            each(&full)?;
+            self.pending.iter_mut().for_each(Vec::clear);
+        }
+        Ok(())
+    }
+}
+
 /// Profiles one file, streaming.
 fn profile_file(path: &Path) -> Result<ProgrammeProfile, MasterError> {
     let reader = AudioReader::open(path)?;
     let mut builder = ProfileBuilder::new(reader.channel_count(), reader.sample_rate_hz())?;
     drop(reader);
-    Source::File(path.to_path_buf()).for_each_block(8_192, |block| Ok(builder.add(block)?))?;
+    Source::File(path.to_path_buf())
+        .for_each_block(METER_BLOCK_FRAMES, |block| Ok(builder.add(block)?))?;
     Ok(builder.finish())
 }
 
@@ -140,7 +188,7 @@ pub fn master_file(
     let sample_rate_hz = job.output_rate_hz.unwrap_or(input_rate);
     let input_profile = {
         let mut builder = ProfileBuilder::new(channel_count, sample_rate_hz)?;
-        source.for_each_block(job.block_frames, |block| Ok(builder.add(block)?))?;
+        source.for_each_block(METER_BLOCK_FRAMES, |block| Ok(builder.add(block)?))?;
         builder.finish()
     };
     if input_profile.metrics.integrated_lufs.is_none() {
@@ -222,9 +270,16 @@ pub fn master_file(
         ceiling_dbtp: plan.ceiling_dbtp,
         ..LimiterSettings::default()
     };
-    let mut gain_db = plan.target_lufs - processed_lufs;
+    let mut gain_db = if job.request.stages.loudness {
+        plan.target_lufs - processed_lufs
+    } else {
+        0.0
+    };
     let mut previous: Option<(f64, f64)> = None;
     for _ in 0..8 {
+        if !job.request.stages.loudness {
+            break;
+        }
         let measured =
             limited_loudness(&processed, sample_rate_hz, gain_db, limiter_settings, job)?;
         let error = plan.target_lufs - measured;
@@ -253,6 +308,7 @@ pub fn master_file(
         ..EncodeOptions::new(job.output_format)
     };
     let mut warnings = Vec::new();
+    let mut extra_decisions = Vec::new();
     let mut ceiling_dbtp = plan.ceiling_dbtp;
     let (output_metrics, limiter_stats) = loop {
         let (metrics, stats, writer) = render_output(
@@ -279,18 +335,24 @@ pub fn master_file(
             writer.finish()?;
             break (metrics, stats);
         }
-        // Belt and braces: the stored file (after dither) measured over the
-        // ceiling; lower the limiter's ceiling by the excess and render again.
-        warnings.push(format!(
-            "first render measured {over:.3} dB over the ceiling after dither; rendered again {:.2} dB lower",
-            over + 0.01
-        ));
+        // Belt and braces: the stored file (after dither), measured by an independent
+        // 4× meter, is over the ceiling (its interpolator reads some inter-sample
+        // peaks higher than the limiter's). Lower the limiter's ceiling by the excess,
+        // rounded up to 0.01 dB so the result cannot hinge on float noise, and
+        // render again.
+        let lowered_db = ((over + 0.005) * 100.0).ceil() / 100.0;
+        extra_decisions.push(Decision {
+            stage: "limiter",
+            reason: format!(
+                "the written file measured {over:.3} dB over the ceiling on an independent 4x meter; rendered again with the limiter {lowered_db:.2} dB lower"
+            ),
+        });
         drop(writer);
-        ceiling_dbtp -= over + 0.01;
+        ceiling_dbtp -= lowered_db;
     };
 
     let output_lufs = output_metrics.integrated_lufs;
-    if let Some(lufs) = output_lufs {
+    if let Some(lufs) = output_lufs.filter(|_| job.request.stages.loudness) {
         if (lufs - plan.target_lufs).abs() > 0.1 {
             warnings.push(format!(
                 "output loudness {lufs:.2} LUFS misses the target {:.1} LUFS by more than 0.1 LU",
@@ -320,12 +382,14 @@ pub fn master_file(
     });
 
     let mut chain_specs = plan.pre_limiter.clone();
-    chain_specs.push(ProcessorSpec::Gain {
-        gain_db: (gain_db * 100.0).round() / 100.0,
-    });
+    if job.request.stages.loudness {
+        chain_specs.push(ProcessorSpec::Gain {
+            gain_db: (gain_db * 100.0).round() / 100.0,
+        });
+    }
     if job.request.stages.limiter {
         chain_specs.push(ProcessorSpec::Limiter {
-            ceiling_dbtp,
+            ceiling_dbtp: (ceiling_dbtp * 100.0).round() / 100.0,
             lookahead_ms: limiter_settings.lookahead_ms,
             release_ms: limiter_settings.release_ms,
         });
@@ -349,7 +413,12 @@ pub fn master_file(
             mean_gain_reduction_db: round_hundredth(limiter_stats.mean_db),
             active_percent: round_hundredth(limiter_stats.active_fraction * 100.0),
         },
-        decisions: plan.decisions.clone(),
+        decisions: plan
+            .decisions
+            .iter()
+            .cloned()
+            .chain(extra_decisions)
+            .collect(),
         warnings,
     })
 }
@@ -430,9 +499,12 @@ fn limited_loudness(
     job: &MasterJob,
 ) -> Result<f64, MasterError> {
     let mut meter = LoudnessMeter::integrated_only(processed.len(), sample_rate_hz)?;
+    let mut rechunker = Rechunker::new(processed.len());
+    let mut measure = |block: &[&[f32]]| -> Result<(), MasterError> { Ok(meter.add(block)?) };
     run_limited(processed, sample_rate_hz, gain_db, settings, job, |block| {
-        Ok(meter.add(block)?)
+        rechunker.push(block, &mut measure)
     })?;
+    rechunker.flush(&mut measure)?;
     Ok(meter.finish().integrated_lufs.unwrap_or(f64::NEG_INFINITY))
 }
 
@@ -460,16 +532,19 @@ fn render_output(
     let mut writer = AudioWriter::create(&job.output, sample_rate_hz, channel_count, encode)?;
     let mut analyzer = Analyzer::new(channel_count, sample_rate_hz)?;
     let mut written = 0usize;
+    let mut rechunker = Rechunker::new(channel_count);
+    let mut measure = |block: &[&[f32]]| -> Result<(), MasterError> { Ok(analyzer.add(block)?) };
     let stats = run_limited(processed, sample_rate_hz, gain_db, settings, job, |block| {
         writer.write(block)?;
         let stored: Vec<&[f32]> = writer.last_written().iter().map(Vec::as_slice).collect();
-        analyzer.add(&stored)?;
+        rechunker.push(&stored, &mut measure)?;
         written += block.first().map_or(0, |c| c.len());
         if written % (1 << 20) < job.block_frames {
             progress(written as f64 / total);
         }
         Ok(())
     })?;
+    rechunker.flush(&mut measure)?;
     Ok((analyzer.finish(), stats, writer))
 }
 

@@ -2,6 +2,7 @@
 //! toward a target, fitted by least squares on the 1/3-octave bands.
 
 use crate::chain::eq_response_db;
+use mixdown_analysis::spectrum::third_octave_centers_hz;
 use mixdown_analysis::ThirdOctaveSpectrum;
 use mixdown_session::{EqBand, EqBandKind};
 
@@ -11,20 +12,58 @@ pub const COMPARE_LOW_HZ: f64 = 40.0;
 /// Upper end of the comparison span, Hz.
 pub const COMPARE_HIGH_HZ: f64 = 16_000.0;
 
-/// The default target: the long-term 1/3-octave spectrum of well-mastered music,
-/// dB relative to the programme's integrated loudness, 20 Hz … 20 kHz.
-///
-/// Derived from the commercially-mastered-style references of the mixdown test
-/// corpus (*Machine Wars*, M. Kievernagel; *Hell*, S. Parrotte): each reference's
-/// mid spectrum minus its integrated loudness, averaged, then smoothed over one
-/// octave. `default_target_matches_the_corpus_references` re-derives it. Two loud
-/// electronic/rock masters are a narrow source, so the default fit only moves
-/// halfway toward it and never more than ±3 dB per band.
-pub const DEFAULT_TARGET_DB: [f64; 31] = [
-    -24.3, -17.8, -13.5, -10.9, -9.2, -8.3, -8.2, -8.7, -9.2, -9.6, -9.8, -10.4, -11.4, -12.8,
-    -14.3, -15.8, -17.3, -18.6, -19.4, -19.8, -20.0, -20.3, -20.8, -21.5, -22.4, -23.6, -25.1,
-    -27.3, -30.4, -35.3, -42.2,
-];
+/// Span of the default target, Hz: where a tilt describes music well. Below it the
+/// bass of different genres differs too much, above it lossy sources and styles
+/// disagree; the default fit leaves both ends alone.
+pub const DEFAULT_TARGET_SPAN_HZ: (f64, f64) = (100.0, 10_000.0);
+/// Slope of the default target, dB of 1/3-octave band power per octave.
+pub const DEFAULT_TILT_DB_PER_OCT: f64 = -3.31;
+/// Level of the default target's 1 kHz band relative to integrated loudness, dB.
+pub const DEFAULT_LEVEL_AT_1K_DB: f64 = -21.36;
+
+/// The default target: a straight tilt (dB against log-frequency) fitted by least
+/// squares, over [`DEFAULT_TARGET_SPAN_HZ`], to the average loudness-normalised
+/// spectrum of the commercially-mastered-style references in the mixdown test
+/// corpus (*Machine Wars*, M. Kievernagel; *Hell*, S. Parrotte);
+/// `default_target_matches_the_corpus_references` re-derives it. A tilt keeps the
+/// overall balance of mastered music without copying any one song's lumps; since
+/// two loud electronic/rock masters are a narrow source, the default fit only
+/// moves halfway toward it and never more than ±3 dB per band. `None` outside the span.
+pub fn default_target_db(centres_hz: &[f64]) -> Vec<Option<f64>> {
+    centres_hz
+        .iter()
+        .map(|&f| {
+            (DEFAULT_TARGET_SPAN_HZ.0 * 0.99..=DEFAULT_TARGET_SPAN_HZ.1 * 1.01)
+                .contains(&f)
+                .then(|| DEFAULT_LEVEL_AT_1K_DB + DEFAULT_TILT_DB_PER_OCT * (f / 1_000.0).log2())
+        })
+        .collect()
+}
+
+/// Least-squares line through band levels against log2(f / 1 kHz) over `span_hz`:
+/// (slope dB/octave, level at 1 kHz dB).
+pub fn fit_tilt(
+    centres_hz: &[f64],
+    levels_db: &[Option<f64>],
+    span_hz: (f64, f64),
+) -> Option<(f64, f64)> {
+    let points: Vec<(f64, f64)> = centres_hz
+        .iter()
+        .zip(levels_db)
+        .filter(|(&f, _)| (span_hz.0 * 0.99..=span_hz.1 * 1.01).contains(&f))
+        .filter_map(|(&f, l)| Some(((f / 1_000.0).log2(), (*l)?)))
+        .collect();
+    if points.len() < 2 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    let slope = sxy / sxx;
+    Some((slope, mean_y - slope * mean_x))
+}
 
 /// A spectrum as dB relative to a loudness, band by band (`None` where undefined).
 pub fn relative_levels_db(spectrum: &ThirdOctaveSpectrum, loudness_lufs: f64) -> Vec<Option<f64>> {
@@ -87,17 +126,18 @@ pub fn broad_layout() -> EqLayout {
     ]
 }
 
-/// Octave-spaced bells (63 Hz … 16 kHz, one octave wide) plus shelves at both ends:
-/// enough freedom to follow a reference's balance.
+/// A 1/3-octave graphic EQ (bells at every band centre from 50 Hz to 12.5 kHz,
+/// Q 4.32 = one third of an octave wide) with shelves at both ends: the resolution
+/// a reference's balance needs to be followed (the comparison itself is made on
+/// 1/3-octave bands).
 pub fn matching_layout() -> EqLayout {
     let mut layout = vec![(EqBandKind::LowShelf, 45.0, 0.7)];
     layout.extend(
-        [
-            63.0, 125.0, 250.0, 500.0, 1_000.0, 2_000.0, 4_000.0, 8_000.0,
-        ]
-        .map(|f| (EqBandKind::Bell, f, 1.4)),
+        third_octave_centers_hz()
+            .filter(|&f| (49.0..=12_800.0).contains(&f))
+            .map(|f| (EqBandKind::Bell, (f * 10.0).round() / 10.0, 4.32)),
     );
-    layout.push((EqBandKind::HighShelf, 12_000.0, 0.7));
+    layout.push((EqBandKind::HighShelf, 14_000.0, 0.7));
     layout
 }
 
@@ -173,7 +213,8 @@ pub fn fit_eq(
         // Report tidy numbers: 0.1 dB is below audibility for broad moves.
         band.gain_db = (band.gain_db * 10.0).round() / 10.0;
     }
-    bands.retain(|b| b.gain_db != 0.0);
+    // Bands that barely move cost processing and say nothing.
+    bands.retain(|b| b.gain_db.abs() >= 0.3);
     bands
 }
 
@@ -193,13 +234,12 @@ fn solve(mut m: Vec<Vec<f64>>) -> Vec<f64> {
         for value in &mut m[col] {
             *value /= p;
         }
-        for row in 0..n {
-            if row != col {
-                let factor = m[row][col];
-                if factor != 0.0 {
-                    for k in col..=n {
-                        m[row][k] -= factor * m[col][k];
-                    }
+        let pivot_row = m[col].clone();
+        for (row, values) in m.iter_mut().enumerate() {
+            let factor = values[col];
+            if row != col && factor != 0.0 {
+                for (value, pivot_value) in values.iter_mut().zip(&pivot_row).skip(col) {
+                    *value -= factor * pivot_value;
                 }
             }
         }
