@@ -72,25 +72,49 @@ impl Analyzer {
         })
     }
 
-    /// Adds one planar block (`block[channel][frame]`).
+    /// Also keeps the per-frame levels of the mid signal in the bands between
+    /// `edges_hz` (see [`SpectrumAnalyzer::track_bands`]).
+    pub fn track_bands(&mut self, edges_hz: &[f64]) {
+        self.spectrum.track_bands(edges_hz);
+    }
+
+    /// Adds one planar block (`block[channel][frame]`). The loudness meter and the
+    /// other measurements run side by side when a second core is free.
     pub fn add(&mut self, block: &[&[f32]]) -> Result<(), AnalysisError> {
-        self.loudness.add(block)?;
-        self.levels.add(block);
-        channel_average(block, &mut self.average);
-        self.spectrum.push(&self.average);
+        let (loudness, levels, spectrum, average) = (
+            &mut self.loudness,
+            &mut self.levels,
+            &mut self.spectrum,
+            &mut self.average,
+        );
+        let (measured, ()) = rayon::join(
+            || loudness.add(block),
+            || {
+                levels.add(block);
+                channel_average(block, average);
+                spectrum.push(average);
+            },
+        );
+        measured?;
         self.frames += block.first().map_or(0, |c| c.len() as u64);
         Ok(())
     }
 
     /// The metrics of everything added.
     pub fn finish(self) -> Metrics {
+        self.finish_with_band_levels().0
+    }
+
+    /// The metrics and the tracked band levels (see [`Self::track_bands`]).
+    pub fn finish_with_band_levels(self) -> (Metrics, Vec<Vec<f64>>) {
         let loudness = self.loudness.finish();
         let levels = self.levels;
         let plr_db = loudness
             .true_peak_dbtp
             .zip(loudness.integrated_lufs)
             .map(|(peak, lufs)| peak - lufs);
-        Metrics {
+        let (spectrum, band_levels_db) = self.spectrum.finish_with_band_levels();
+        let metrics = Metrics {
             sample_rate_hz: self.sample_rate_hz,
             channels: levels.channel_count(),
             duration_s: self.frames as f64 / f64::from(self.sample_rate_hz),
@@ -105,8 +129,9 @@ impl Analyzer {
             stereo_correlation: levels.stereo_correlation(),
             dc_offset_dbfs: levels.dc_offset_dbfs(),
             clipped_samples: levels.clipped_samples(),
-            spectrum: self.spectrum.finish(),
-        }
+            spectrum,
+        };
+        (metrics, band_levels_db)
     }
 }
 

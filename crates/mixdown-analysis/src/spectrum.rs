@@ -66,6 +66,10 @@ pub struct SpectrumAnalyzer {
     scratch: Vec<realfft::num_complex::Complex<f32>>,
     power: Vec<f64>,
     frames_done: usize,
+    /// Bin ranges of the bands whose per-frame levels are kept (see [`Self::track_bands`]).
+    tracked_bins: Vec<std::ops::Range<usize>>,
+    /// Per tracked band, the mean-square level of each frame, dB.
+    tracked_levels_db: Vec<Vec<f64>>,
 }
 
 impl SpectrumAnalyzer {
@@ -88,7 +92,26 @@ impl SpectrumAnalyzer {
             pending: Vec::with_capacity(fft_len),
             power: vec![0.0; fft_len / 2 + 1],
             frames_done: 0,
+            tracked_bins: Vec::new(),
+            tracked_levels_db: Vec::new(),
         }
+    }
+
+    /// Also keeps, for every frame (≈ 0.37 s, hop ≈ 0.19 s), the mean-square level
+    /// in dB of each band between consecutive `edges_hz` (from 0 Hz to Nyquist):
+    /// a band-level distribution for free, since the transform is computed anyway.
+    pub fn track_bands(&mut self, edges_hz: &[f64]) {
+        let bin_hz = f64::from(self.sample_rate_hz) / self.fft_len() as f64;
+        let bins = self.power.len();
+        let mut bounds: Vec<usize> = vec![1];
+        bounds.extend(
+            edges_hz
+                .iter()
+                .map(|&f| ((f / bin_hz).round() as usize).clamp(1, bins)),
+        );
+        bounds.push(bins);
+        self.tracked_bins = bounds.windows(2).map(|w| w[0]..w[1].max(w[0])).collect();
+        self.tracked_levels_db = vec![Vec::new(); self.tracked_bins.len()];
     }
 
     fn fft_len(&self) -> usize {
@@ -121,12 +144,26 @@ impl SpectrumAnalyzer {
         for (p, b) in self.power.iter_mut().zip(&self.bins) {
             *p += f64::from(b.norm_sqr());
         }
+        // One-sided Parseval with the window's power: the frame's mean square per band.
+        let scale = 2.0 / (self.window_power * self.fft_len() as f64);
+        for (range, levels) in self.tracked_bins.iter().zip(&mut self.tracked_levels_db) {
+            let band: f64 = self.bins[range.clone()]
+                .iter()
+                .map(|b| f64::from(b.norm_sqr()))
+                .sum();
+            levels.push(power_to_db(band * scale));
+        }
         self.frames_done += 1;
     }
 
     /// The spectrum of everything pushed. Samples after the last full frame go into
     /// one zero-padded frame, so short signals still get a spectrum.
-    pub fn finish(mut self) -> ThirdOctaveSpectrum {
+    pub fn finish(self) -> ThirdOctaveSpectrum {
+        self.finish_with_band_levels().0
+    }
+
+    /// The spectrum and, per tracked band, the frame levels in dB (see [`Self::track_bands`]).
+    pub fn finish_with_band_levels(mut self) -> (ThirdOctaveSpectrum, Vec<Vec<f64>>) {
         if self.frames_done == 0 || self.pending.len() > self.fft_len() / 2 {
             self.transform_pending();
         }
@@ -162,7 +199,10 @@ impl SpectrumAnalyzer {
                 }
             })
             .collect();
-        ThirdOctaveSpectrum { bands }
+        (
+            ThirdOctaveSpectrum { bands },
+            std::mem::take(&mut self.tracked_levels_db),
+        )
     }
 }
 
@@ -231,6 +271,23 @@ mod tests {
             analyzer.push(chunk);
         }
         assert_eq!(analyzer.finish(), whole);
+    }
+
+    #[test]
+    fn tracked_bands_report_each_frames_mean_square() {
+        // A -6 dBFS sine at 1 kHz: mean square -9.03 dB in the 120 Hz - 6 kHz band,
+        // nothing to speak of in the others.
+        let mut analyzer = SpectrumAnalyzer::new(48_000);
+        analyzer.track_bands(&[120.0, 6_000.0]);
+        analyzer.push(&sine(0.5, 1_000.0, 48_000, 3.0));
+        let (_, levels) = analyzer.finish_with_band_levels();
+        assert_eq!(levels.len(), 3);
+        let full_frames = &levels[1][..levels[1].len() - 1];
+        assert!(
+            full_frames.iter().all(|&l| (l + 9.03).abs() < 0.05),
+            "{full_frames:?}"
+        );
+        assert!(levels[0][..levels[0].len() - 1].iter().all(|&l| l < -60.0));
     }
 
     #[test]

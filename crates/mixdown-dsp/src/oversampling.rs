@@ -6,8 +6,9 @@
 //! Signal Processing", 1983, ch. 5): the first, a 32-tap Kaiser-windowed sinc (Kaiser,
 //! "Nonrecursive digital filter design using the I0-sinh window function", ISCAS 1974),
 //! sets the accuracy near Nyquist; the second only has to separate images an octave
-//! away, so 12 taps do. With the symmetric taps folded, that is 22 multiplies per input
-//! sample against 96 for a 32-tap single-stage polyphase 4× with the same passband.
+//! away, so 12 taps do. With the symmetric taps folded that is 28 multiplies per input
+//! sample, against 96 (48 folded) for a single-stage polyphase 4× of the same span;
+//! 3 minutes of 44.1 kHz stereo take ≈ 0.09 s on one core (release build, SSE2).
 //!
 //! Each local maximum of the 4× grid is then refined with the parabola through it and
 //! its two neighbours (Smith & Serra, "PARSHL", ICMC 1987). Grid quantisation alone
@@ -17,12 +18,13 @@
 //!
 //! Accuracy is stated relative to the sample rate, so the factor does not depend on
 //! it. Up to 0.45·fs (19.8 kHz at 44.1 kHz) tones read within −0.018 / +0.07 dB of
-//! ideal 8× interpolation (over-reads are the parabola finding the continuous peak
-//! between the reference's 8× points); above, the first stage's transition band
-//! (−6 dB at fs/2, as for any half-band filter) makes it under-read: −0.28 dB at
-//! 0.46·fs, −1.3 dB at 0.47·fs. No finite window can do much better: the continuous peaks of a component at
-//! fs/2 − ε follow the Hilbert transform of its demodulated samples, whose kernel
-//! decays as 1/t, so they take ~1/ε samples to pin down.
+//! ideal 8× interpolation (the over-reads are passband ripple, and the parabola finding
+//! the continuous peak between the reference's 8× points). Above, the first stage's
+//! transition band (−6 dB at fs/2, as for any half-band filter) makes it under-read:
+//! −0.28 dB at 0.46·fs, −1.3 dB at 0.47·fs, and full-band white noise reads up to
+//! ≈ 1 dB low. No finite window does much better: between the samples, a component at
+//! fs/2 − ε is `sin(πt)/π · Σ b[j] / (t − j)` with `b[j] = (−1)^j · x[j]` its
+//! demodulated samples, a 1/t kernel that takes ~1/ε samples on each side to converge.
 
 use std::f64::consts::PI;
 
@@ -36,7 +38,8 @@ const STAGE1_TAPS: usize = 32;
 const STAGE1_BETA: f64 = 4.5;
 /// Taps of the second (2× → 4×) half-band stage; a multiple of 4.
 const STAGE2_TAPS: usize = 12;
-/// Kaiser shape of the second stage (measured: worst passband error 0.01 dB to 0.45·fs).
+/// Kaiser shape of the second stage. Measured: with 8 taps the cascade under-reads
+/// 0.045 dB at 0.42·fs; with 12 it stays within the first stage's accuracy.
 const STAGE2_BETA: f64 = 5.0;
 
 /// Half-sample values the second stage reaches on each side, in input samples.
@@ -177,7 +180,8 @@ impl TruePeakDetector {
         self.three_quarter[0] = 0.0;
     }
 
-    /// Estimates one period per input sample; `peaks` must be as long as `input`.
+    /// Estimates one period per input sample; `peaks` must be as long as `input`
+    /// (panics otherwise).
     pub fn process(&mut self, input: &[f32], peaks: &mut [f32]) {
         assert_eq!(input.len(), peaks.len(), "one peak per input sample");
         for (input, peaks) in input

@@ -2,6 +2,13 @@
 //! peak above the ceiling, measured by an independent reference meter: ideal
 //! band-limited 8× interpolation (zero-padding the spectrum of the whole signal,
 //! itself zero-padded on both sides so the circular transform does not wrap).
+//!
+//! Every test signal is band-limited to 0.45·fs, as sampled programme material is. On
+//! content between 0.45·fs and fs/2 no finite-lookahead limiter can promise this against
+//! an ideal interpolator (see `src/oversampling.rs`); measured on the same families left
+//! full-band, the output reads up to ≈ 1.8 dB (white noise) and ≈ 3 dB (naive square
+//! waves of a few samples' period) above the ceiling on this reference, while impulses
+//! and steps stay within 0.03 dB of the internal threshold.
 
 use mixdown_dsp::dither::NoiseSource;
 use mixdown_dsp::limiter::{LimiterSettings, TruePeakLimiter};
@@ -51,11 +58,12 @@ fn reference_true_peak(signal: &[f32]) -> f64 {
 /// is accurate to 0.45·fs (see `oversampling.rs` for why nothing finite reaches fs/2).
 const BAND_EDGE: f64 = 0.45;
 
-/// Removes everything above `BAND_EDGE`·fs with a raised-cosine taper from 0.43·fs, so
-/// the kernel decays fast; the result is longer than the input by the ringing on each
-/// side (`BAND_LIMIT_PADDING` frames), which is kept so no edge is cut.
+/// Frames of ringing kept on each side of a band-limited signal.
 const BAND_LIMIT_PADDING: usize = 512;
 
+/// Removes everything above `BAND_EDGE`·fs with a raised-cosine taper from 0.43·fs, so
+/// the kernel decays fast; the ringing before and after the signal is kept, so no edge
+/// is cut.
 fn band_limit(signal: &[f32]) -> Vec<f32> {
     let frames = signal.len() + 2 * BAND_LIMIT_PADDING;
     let len = frames.next_power_of_two() * 2;
@@ -163,7 +171,7 @@ fn generate(family: Family, frames: usize, seed: u64) -> Vec<f32> {
     signal.iter().map(|v| (v * scale) as f32).collect()
 }
 
-/// One channel: a family alone or a mix of two, at a level relative to the ceiling.
+/// One channel: one family or the sum of up to three.
 #[derive(Debug, Clone)]
 struct ChannelSpec {
     families: Vec<Family>,

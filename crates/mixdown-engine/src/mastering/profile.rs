@@ -3,9 +3,6 @@
 //! distribution of each multiband band, and the stereo image of the low end.
 
 use mixdown_analysis::{AnalysisError, Analyzer, Metrics, SpectrumAnalyzer, ThirdOctaveSpectrum};
-use mixdown_dsp::biquad::Biquad;
-use mixdown_dsp::crossover::BandSplitter;
-use mixdown_dsp::filters::{butterworth_sections, PassKind};
 use mixdown_dsp::units::power_to_db;
 
 /// Crossovers of the mastering multiband compressor, Hz: lows, low mids, high
@@ -16,9 +13,6 @@ pub const MULTIBAND_CROSSOVERS_HZ: [f64; 3] = [120.0, 1_000.0, 6_000.0];
 /// made mono), Hz.
 pub const LOW_END_HZ: f64 = 120.0;
 
-/// Length of the blocks whose RMS forms each band's level distribution, seconds.
-const LEVEL_BLOCK_S: f64 = 0.1;
-
 /// The measured profile of a programme.
 #[derive(Debug, Clone)]
 pub struct ProgrammeProfile {
@@ -26,8 +20,9 @@ pub struct ProgrammeProfile {
     pub metrics: Metrics,
     /// Spectrum of the side signal (L−R)/2; `None` unless stereo.
     pub side_spectrum: Option<ThirdOctaveSpectrum>,
-    /// For each band of [`MULTIBAND_CROSSOVERS_HZ`]: the RMS levels (dBFS) of the
-    /// 100 ms blocks of the mid signal in that band, sorted ascending, silent blocks left out.
+    /// For each band of [`MULTIBAND_CROSSOVERS_HZ`]: the mean-square levels (dBFS)
+    /// of the mid signal in that band, one per spectrum frame (≈ 0.37 s), sorted
+    /// ascending, silent frames left out.
     pub band_levels_db: Vec<Vec<f64>>,
     /// Side-to-mid energy ratio below [`LOW_END_HZ`], dB; `None` unless stereo or when silent.
     pub low_side_to_mid_db: Option<f64>,
@@ -47,135 +42,70 @@ impl ProgrammeProfile {
     }
 }
 
-/// Builds a [`ProgrammeProfile`] from planar blocks.
+/// Builds a [`ProgrammeProfile`] from planar blocks. Everything comes from
+/// measurements the analyzer makes anyway: the band-level distribution from the
+/// spectrum's frames, the low-end width from the mid and side spectra.
 pub struct ProfileBuilder {
     analyzer: Analyzer,
     side_spectrum: Option<SpectrumAnalyzer>,
-    splitter: BandSplitter,
-    band_sums: Vec<f64>,
-    band_scratch: Vec<f64>,
-    band_levels_db: Vec<Vec<f64>>,
-    frames_per_level_block: usize,
-    frames_in_level_block: usize,
-    low_pass: [Vec<Biquad>; 2],
-    low_mid_energy: f64,
-    low_side_energy: f64,
-    mid_energy: f64,
-    side_energy: f64,
     side_scratch: Vec<f32>,
-    stereo: bool,
 }
 
 impl ProfileBuilder {
     /// A builder for `channel_count` channels at `sample_rate_hz`.
     pub fn new(channel_count: usize, sample_rate_hz: u32) -> Result<Self, AnalysisError> {
-        let rate = f64::from(sample_rate_hz);
-        let stereo = channel_count == 2;
-        // LR4 low-pass: two cascaded 2nd-order Butterworth sections.
-        let lr4: Vec<Biquad> = [
-            butterworth_sections(PassKind::LowPass, 2, LOW_END_HZ, rate),
-            butterworth_sections(PassKind::LowPass, 2, LOW_END_HZ, rate),
-        ]
-        .concat()
-        .into_iter()
-        .map(Biquad::new)
-        .collect();
-        let bands = MULTIBAND_CROSSOVERS_HZ.len() + 1;
+        let mut analyzer = Analyzer::new(channel_count, sample_rate_hz)?;
+        analyzer.track_bands(&MULTIBAND_CROSSOVERS_HZ);
         Ok(Self {
-            analyzer: Analyzer::new(channel_count, sample_rate_hz)?,
-            side_spectrum: stereo.then(|| SpectrumAnalyzer::new(sample_rate_hz)),
-            splitter: BandSplitter::new(&MULTIBAND_CROSSOVERS_HZ, rate),
-            band_sums: vec![0.0; bands],
-            band_scratch: vec![0.0; bands],
-            band_levels_db: vec![Vec::new(); bands],
-            frames_per_level_block: ((rate * LEVEL_BLOCK_S) as usize).max(1),
-            frames_in_level_block: 0,
-            low_pass: [lr4.clone(), lr4],
-            low_mid_energy: 0.0,
-            low_side_energy: 0.0,
-            mid_energy: 0.0,
-            side_energy: 0.0,
+            analyzer,
+            side_spectrum: (channel_count == 2).then(|| SpectrumAnalyzer::new(sample_rate_hz)),
             side_scratch: Vec::new(),
-            stereo,
         })
     }
 
     /// Adds one planar block.
     pub fn add(&mut self, block: &[&[f32]]) -> Result<(), AnalysisError> {
         self.analyzer.add(block)?;
-        let frames = block.first().map_or(0, |c| c.len());
-        let weight = 1.0 / block.len().max(1) as f64;
-        for frame in 0..frames {
-            let mid: f64 = block.iter().map(|c| f64::from(c[frame])).sum::<f64>() * weight;
-            self.splitter.split_sample(mid, &mut self.band_scratch);
-            for (sum, band) in self.band_sums.iter_mut().zip(&self.band_scratch) {
-                *sum += band * band;
-            }
-            self.frames_in_level_block += 1;
-            if self.frames_in_level_block == self.frames_per_level_block {
-                self.close_level_block();
-            }
-        }
-        if let [left, right] = block {
+        if let (Some(spectrum), [left, right]) = (self.side_spectrum.as_mut(), block) {
             self.side_scratch.clear();
-            for (&l, &r) in left.iter().zip(*right) {
-                let (l, r) = (f64::from(l), f64::from(r));
-                let (mid, side) = (0.5 * (l + r), 0.5 * (l - r));
-                self.mid_energy += mid * mid;
-                self.side_energy += side * side;
-                let low_l = self.low_pass[0]
-                    .iter_mut()
-                    .fold(l, |x, s| s.process_sample(x));
-                let low_r = self.low_pass[1]
-                    .iter_mut()
-                    .fold(r, |x, s| s.process_sample(x));
-                self.low_mid_energy += (0.5 * (low_l + low_r)).powi(2);
-                self.low_side_energy += (0.5 * (low_l - low_r)).powi(2);
-                self.side_scratch.push(side as f32);
-            }
-            if let Some(spectrum) = self.side_spectrum.as_mut() {
-                spectrum.push(&self.side_scratch);
-            }
+            self.side_scratch
+                .extend(left.iter().zip(*right).map(|(l, r)| 0.5 * (l - r)));
+            spectrum.push(&self.side_scratch);
         }
         Ok(())
     }
 
-    fn close_level_block(&mut self) {
-        let frames = self.frames_in_level_block as f64;
-        for (levels, sum) in self
-            .band_levels_db
-            .iter_mut()
-            .zip(self.band_sums.iter_mut())
-        {
-            let level_db = power_to_db(*sum / frames);
-            // Blocks below -90 dBFS are silence, not programme.
-            if level_db > -90.0 {
-                levels.push(level_db);
-            }
-            *sum = 0.0;
-        }
-        self.frames_in_level_block = 0;
-    }
-
     /// The profile of everything added.
-    pub fn finish(mut self) -> ProgrammeProfile {
-        if self.frames_in_level_block > 0 {
-            self.close_level_block();
-        }
-        for levels in &mut self.band_levels_db {
+    pub fn finish(self) -> ProgrammeProfile {
+        let (metrics, mut band_levels_db) = self.analyzer.finish_with_band_levels();
+        for levels in &mut band_levels_db {
+            // Frames below -90 dBFS are silence, not programme.
+            levels.retain(|&l| l > -90.0);
             levels.sort_by(f64::total_cmp);
         }
-        let ratio_db = |side: f64, mid: f64| {
-            (mid > 0.0 && self.stereo)
-                .then(|| power_to_db(side / mid))
+        let side_spectrum = self.side_spectrum.map(SpectrumAnalyzer::finish);
+        let energy_below = |spectrum: &ThirdOctaveSpectrum, limit_hz: f64| -> f64 {
+            spectrum
+                .bands
+                .iter()
+                .filter(|b| b.center_hz < limit_hz)
+                .filter_map(|b| b.level_db)
+                .map(|l| 10f64.powf(l / 10.0))
+                .sum()
+        };
+        let ratio_db = |limit_hz: f64| {
+            let side = side_spectrum.as_ref()?;
+            let mid = energy_below(&metrics.spectrum, limit_hz);
+            (mid > 0.0)
+                .then(|| power_to_db(energy_below(side, limit_hz) / mid))
                 .filter(|v| v.is_finite())
         };
         ProgrammeProfile {
-            low_side_to_mid_db: ratio_db(self.low_side_energy, self.low_mid_energy),
-            side_to_mid_db: ratio_db(self.side_energy, self.mid_energy),
-            metrics: self.analyzer.finish(),
-            side_spectrum: self.side_spectrum.map(SpectrumAnalyzer::finish),
-            band_levels_db: self.band_levels_db,
+            low_side_to_mid_db: ratio_db(LOW_END_HZ),
+            side_to_mid_db: ratio_db(f64::INFINITY),
+            metrics,
+            side_spectrum,
+            band_levels_db,
         }
     }
 }
