@@ -138,6 +138,15 @@ impl Chain {
         self.processors.iter().map(|p| p.latency_frames()).sum()
     }
 
+    /// Runs an owned planar block through every processor in place.
+    pub fn process_owned(&mut self, block: &mut [Vec<f32>]) {
+        if self.processors.is_empty() {
+            return;
+        }
+        let mut slices: Vec<&mut [f32]> = block.iter_mut().map(Vec::as_mut_slice).collect();
+        self.process(&mut slices);
+    }
+
     /// Runs one block through every processor in place.
     pub fn process(&mut self, block: &mut [&mut [f32]]) {
         for p in &mut self.processors {

@@ -9,4 +9,5 @@
 pub mod chain;
 pub mod demo;
 pub mod mastering;
+pub mod pipeline;
 pub mod report;

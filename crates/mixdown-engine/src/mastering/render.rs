@@ -6,6 +6,7 @@ use super::profile::{ProfileBuilder, ProgrammeProfile};
 use super::report::{EqCurvePoint, LimiterReport, MasterReport};
 use super::MasterError;
 use crate::chain::{eq_response_db, Chain};
+use crate::pipeline::{pipelined, Send};
 use crate::report::AnalysisRecord;
 use mixdown_analysis::spectrum::third_octave_centers_hz;
 use mixdown_analysis::{Analyzer, LoudnessMeter};
@@ -94,6 +95,12 @@ impl Source {
             Source::Memory(audio) => emit(&audio.channels),
         }
     }
+}
+
+/// The error a pipeline stage sees when the other stage has stopped (the other
+/// stage's own error is what gets reported).
+fn pipeline_stopped() -> MasterError {
+    MasterError::Invalid("processing stopped".into())
 }
 
 /// Something that takes planar blocks and may fail.
@@ -227,38 +234,58 @@ pub fn master_file(
         stage: "processing",
         fraction: 0.25,
     });
-    let mut chain = Chain::new(
-        &plan.pre_limiter,
-        sample_rate_hz,
-        job.block_frames,
-        channel_count,
-    );
-    let latency = chain.latency_frames();
+    // Two stages on two cores: filters on a worker thread, dynamics and stereo here.
+    let split = plan
+        .pre_limiter
+        .iter()
+        .position(|p| {
+            matches!(
+                p,
+                ProcessorSpec::MultibandCompressor { .. } | ProcessorSpec::Compressor { .. }
+            )
+        })
+        .unwrap_or(plan.pre_limiter.len());
+    let (filters, dynamics) = plan.pre_limiter.split_at(split);
+    let mut first_stage = Chain::new(filters, sample_rate_hz, job.block_frames, channel_count);
+    let mut second_stage = Chain::new(dynamics, sample_rate_hz, job.block_frames, channel_count);
+    let latency = first_stage.latency_frames() + second_stage.latency_frames();
     let mut processed: Vec<Vec<f32>> =
         vec![Vec::with_capacity(total_frames as usize + latency); channel_count];
-    let mut scratch: Vec<Vec<f32>> = vec![Vec::new(); channel_count];
-    let mut run_chain = |block: &[&[f32]], processed: &mut Vec<Vec<f32>>| {
-        for (s, b) in scratch.iter_mut().zip(block) {
-            s.clear();
-            s.extend_from_slice(b);
-        }
-        let mut slices: Vec<&mut [f32]> = scratch.iter_mut().map(Vec::as_mut_slice).collect();
-        chain.process(&mut slices);
-        for (p, s) in processed.iter_mut().zip(&scratch) {
-            p.extend_from_slice(s);
-        }
-    };
-    source.for_each_block(job.block_frames, |block| {
-        run_chain(block, &mut processed);
-        Ok(())
-    })?;
-    // Flush the chain's latency with silence, then drop the leading delay.
-    let silence = vec![0.0f32; latency];
-    run_chain(&vec![silence.as_slice(); channel_count], &mut processed);
-    for channel in &mut processed {
-        channel.drain(..latency);
-    }
-    let processed_lufs = integrated_lufs(&processed, sample_rate_hz)?
+    let mut meter = LoudnessMeter::integrated_only(channel_count, sample_rate_hz)?;
+    let mut rechunker = Rechunker::new(channel_count);
+    let mut to_skip = latency;
+    pipelined(
+        |send: &mut Send<'_, MasterError>| {
+            source.for_each_block(job.block_frames, |block| {
+                let mut owned: Vec<Vec<f32>> = block.iter().map(|c| c.to_vec()).collect();
+                first_stage.process_owned(&mut owned);
+                send(owned)
+            })?;
+            // Flush the chains' latency with silence.
+            if latency > 0 {
+                let mut silence = vec![vec![0.0f32; latency]; channel_count];
+                first_stage.process_owned(&mut silence);
+                send(silence)?;
+            }
+            Ok(())
+        },
+        |mut block| {
+            second_stage.process_owned(&mut block);
+            // Drop the chains' leading delay.
+            let skip = to_skip.min(block.first().map_or(0, Vec::len));
+            to_skip -= skip;
+            let kept: Vec<&[f32]> = block.iter().map(|c| &c[skip..]).collect();
+            for (p, k) in processed.iter_mut().zip(&kept) {
+                p.extend_from_slice(k);
+            }
+            rechunker.push(&kept, &mut |b: &[&[f32]]| Ok(meter.add(b)?))
+        },
+        pipeline_stopped,
+    )?;
+    rechunker.flush(&mut |b: &[&[f32]]| Ok(meter.add(b)?))?;
+    let processed_lufs = meter
+        .finish()
+        .integrated_lufs
         .ok_or_else(|| MasterError::Silent(job.input.clone()))?;
 
     // Pass 3: the gain that lands the limited output on target.
@@ -434,19 +461,6 @@ fn round_hundredth(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-/// Integrated loudness of planar audio.
-fn integrated_lufs(channels: &[Vec<f32>], sample_rate_hz: u32) -> Result<Option<f64>, MasterError> {
-    let mut meter = LoudnessMeter::integrated_only(channels.len(), sample_rate_hz)?;
-    for start in (0..channels.first().map_or(0, Vec::len)).step_by(65_536) {
-        let block: Vec<&[f32]> = channels
-            .iter()
-            .map(|c| &c[start..(start + 65_536).min(c.len())])
-            .collect();
-        meter.add(&block)?;
-    }
-    Ok(meter.finish().integrated_lufs)
-}
-
 /// Runs gain and limiter over `processed` in blocks, handing each aligned output
 /// block to `each`; returns the limiter's statistics.
 fn run_limited(
@@ -508,9 +522,20 @@ fn limited_loudness(
     let mut meter = LoudnessMeter::integrated_only(processed.len(), sample_rate_hz)?;
     let mut rechunker = Rechunker::new(processed.len());
     let mut measure = |block: &[&[f32]]| -> Result<(), MasterError> { Ok(meter.add(block)?) };
-    run_limited(processed, sample_rate_hz, gain_db, settings, job, |block| {
-        rechunker.push(block, &mut measure)
-    })?;
+    pipelined(
+        |send: &mut Send<'_, MasterError>| {
+            run_limited(processed, sample_rate_hz, gain_db, settings, job, |block| {
+                send(block.iter().map(|c| c.to_vec()).collect())
+            })
+        },
+        |block| {
+            rechunker.push(
+                &block.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                &mut measure,
+            )
+        },
+        pipeline_stopped,
+    )?;
     rechunker.flush(&mut measure)?;
     Ok(meter.finish().integrated_lufs.unwrap_or(f64::NEG_INFINITY))
 }
@@ -541,16 +566,26 @@ fn render_output(
     let mut written = 0usize;
     let mut rechunker = Rechunker::new(channel_count);
     let mut measure = |block: &[&[f32]]| -> Result<(), MasterError> { Ok(analyzer.add(block)?) };
-    let stats = run_limited(processed, sample_rate_hz, gain_db, settings, job, |block| {
-        writer.write(block)?;
-        let stored: Vec<&[f32]> = writer.last_written().iter().map(Vec::as_slice).collect();
-        rechunker.push(&stored, &mut measure)?;
-        written += block.first().map_or(0, |c| c.len());
-        if written % (1 << 20) < job.block_frames {
-            progress(written as f64 / total);
-        }
-        Ok(())
-    })?;
+    // The limiter on a worker thread; encoding and metering what is stored here.
+    let stats = pipelined(
+        |send: &mut Send<'_, MasterError>| {
+            run_limited(processed, sample_rate_hz, gain_db, settings, job, |block| {
+                send(block.iter().map(|c| c.to_vec()).collect())
+            })
+        },
+        |block| {
+            let slices: Vec<&[f32]> = block.iter().map(Vec::as_slice).collect();
+            writer.write(&slices)?;
+            let stored: Vec<&[f32]> = writer.last_written().iter().map(Vec::as_slice).collect();
+            rechunker.push(&stored, &mut measure)?;
+            written += slices.first().map_or(0, |c| c.len());
+            if written % (1 << 20) < job.block_frames {
+                progress(written as f64 / total);
+            }
+            Ok(())
+        },
+        pipeline_stopped,
+    )?;
     rechunker.flush(&mut measure)?;
     Ok((analyzer.finish(), stats, writer))
 }
