@@ -1,10 +1,11 @@
 //! # mixdown-engine
 //!
-//! Where decisions and signal flow meet: the demo song synthesiser today, and the
-//! render graph (tracks → buses → master), the mastering planner and chain, and the
-//! automix planner as they land. It composes `mixdown-dsp` processors and reads
-//! `mixdown-analysis` figures; it must not parse command lines or print, and it
-//! leaves files to `mixdown-io` — callers hand it buffers and get buffers back.
+//! Where decisions and signal flow meet: processing chains built from the session
+//! vocabulary, the mastering profile → planner → renderer → report, the demo song
+//! synthesiser, and (as they land) the mix render graph and the automix planner. It
+//! composes `mixdown-dsp` processors, decides from `mixdown-analysis` figures and
+//! streams files through `mixdown-io` (it never touches bytes itself). It must not
+//! parse command lines or print: progress and results go back to the caller.
 
 pub mod chain;
 pub mod demo;
