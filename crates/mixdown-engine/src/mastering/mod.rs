@@ -13,6 +13,7 @@ mod presets;
 mod profile;
 mod render;
 mod report;
+mod store;
 pub mod tonal;
 
 pub use planner::{

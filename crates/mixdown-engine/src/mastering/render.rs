@@ -4,6 +4,7 @@
 use super::planner::{plan, reference_target, Decision, MasteringPlan, MasteringRequest};
 use super::profile::{ProfileBuilder, ProgrammeProfile};
 use super::report::{EqCurvePoint, LimiterReport, MasterReport};
+use super::store::ProcessedAudio;
 use super::MasterError;
 use crate::chain::{eq_response_db, Chain};
 use crate::pipeline::{pipelined, Send};
@@ -249,8 +250,7 @@ pub fn master_file(
     let mut first_stage = Chain::new(filters, sample_rate_hz, job.block_frames, channel_count);
     let mut second_stage = Chain::new(dynamics, sample_rate_hz, job.block_frames, channel_count);
     let latency = first_stage.latency_frames() + second_stage.latency_frames();
-    let mut processed: Vec<Vec<f32>> =
-        vec![Vec::with_capacity(total_frames as usize + latency); channel_count];
+    let mut processed = ProcessedAudio::new(channel_count, total_frames as usize + latency)?;
     let mut meter = LoudnessMeter::integrated_only(channel_count, sample_rate_hz)?;
     let mut rechunker = Rechunker::new(channel_count);
     let mut to_skip = latency;
@@ -275,14 +275,13 @@ pub fn master_file(
             let skip = to_skip.min(block.first().map_or(0, Vec::len));
             to_skip -= skip;
             let kept: Vec<&[f32]> = block.iter().map(|c| &c[skip..]).collect();
-            for (p, k) in processed.iter_mut().zip(&kept) {
-                p.extend_from_slice(k);
-            }
+            processed.push(&kept)?;
             rechunker.push(&kept, &mut |b: &[&[f32]]| Ok(meter.add(b)?))
         },
         pipeline_stopped,
     )?;
     rechunker.flush(&mut |b: &[&[f32]]| Ok(meter.add(b)?))?;
+    processed.seal()?;
     let processed_lufs = meter
         .finish()
         .integrated_lufs
@@ -307,8 +306,13 @@ pub fn master_file(
     // written file itself confirms below (or a secant step corrects).
     let mut previous: Option<(f64, f64)> = None;
     if job.request.stages.loudness && job.request.stages.limiter {
-        let measured =
-            limited_loudness(&processed, sample_rate_hz, gain_db, limiter_settings, job)?;
+        let measured = limited_loudness(
+            &mut processed,
+            sample_rate_hz,
+            gain_db,
+            limiter_settings,
+            job,
+        )?;
         previous = Some((gain_db, measured));
         gain_db += (plan.target_lufs - measured).clamp(-12.0, 12.0);
     }
@@ -329,7 +333,7 @@ pub fn master_file(
     let (output_metrics, limiter_stats) = loop {
         renders_left -= 1;
         let (metrics, stats, writer) = render_output(
-            &processed,
+            &mut processed,
             sample_rate_hz,
             gain_db,
             LimiterSettings {
@@ -464,15 +468,14 @@ fn round_hundredth(v: f64) -> f64 {
 /// Runs gain and limiter over `processed` in blocks, handing each aligned output
 /// block to `each`; returns the limiter's statistics.
 fn run_limited(
-    processed: &[Vec<f32>],
+    processed: &mut ProcessedAudio,
     sample_rate_hz: u32,
     gain_db: f64,
     settings: LimiterSettings,
     job: &MasterJob,
     mut each: impl FnMut(&[&[f32]]) -> Result<(), MasterError>,
 ) -> Result<mixdown_dsp::limiter::GainReductionStats, MasterError> {
-    let channel_count = processed.len();
-    let frames = processed.first().map_or(0, Vec::len);
+    let channel_count = processed.channel_count();
     let block_frames = job.block_frames.max(1);
     let gain = db_to_gain(gain_db) as f32;
     let mut limiter = job.request.stages.limiter.then(|| {
@@ -481,30 +484,35 @@ fn run_limited(
         l
     });
     let latency = limiter.as_ref().map_or(0, |l| l.latency_frames());
-    let mut buffer: Vec<Vec<f32>> = vec![vec![0.0; block_frames]; channel_count];
+    let mut buffer: Vec<Vec<f32>> = vec![Vec::with_capacity(block_frames); channel_count];
     let mut to_skip = latency;
-    let mut start = 0;
-    // Input frames, then `latency` frames of silence to flush the lookahead.
-    while start < frames + latency {
-        let end = (start + block_frames).min(frames + latency);
-        let n = end - start;
-        for (out, channel) in buffer.iter_mut().zip(processed) {
-            out.resize(n, 0.0);
-            for (i, o) in out.iter_mut().enumerate() {
-                *o = channel.get(start + i).map_or(0.0, |&x| x * gain);
-            }
+    let mut run = |block: &[&[f32]]| -> Result<(), MasterError> {
+        for (out, channel) in buffer.iter_mut().zip(block) {
+            out.clear();
+            out.extend(channel.iter().map(|&x| x * gain));
         }
         if let Some(limiter) = limiter.as_mut() {
             let mut slices: Vec<&mut [f32]> = buffer.iter_mut().map(Vec::as_mut_slice).collect();
             limiter.process(&mut slices);
         }
+        // Drop the lookahead delay at the start.
+        let n = buffer.first().map_or(0, Vec::len);
         let skip = to_skip.min(n);
         to_skip -= skip;
         if skip < n {
-            let block: Vec<&[f32]> = buffer.iter().map(|c| &c[skip..]).collect();
-            each(&block)?;
+            let out: Vec<&[f32]> = buffer.iter().map(|c| &c[skip..]).collect();
+            each(&out)?;
         }
-        start = end;
+        Ok(())
+    };
+    processed.for_each_block(block_frames, &mut run)?;
+    // Silence flushes the lookahead, in blocks no larger than the limiter was prepared for.
+    let silence = vec![0.0f32; block_frames];
+    let mut flushed = 0;
+    while flushed < latency {
+        let n = (latency - flushed).min(block_frames);
+        run(&vec![&silence[..n]; channel_count])?;
+        flushed += n;
     }
     Ok(limiter
         .map(|l| l.gain_reduction_stats())
@@ -513,14 +521,14 @@ fn run_limited(
 
 /// Integrated loudness after gain and limiter.
 fn limited_loudness(
-    processed: &[Vec<f32>],
+    processed: &mut ProcessedAudio,
     sample_rate_hz: u32,
     gain_db: f64,
     settings: LimiterSettings,
     job: &MasterJob,
 ) -> Result<f64, MasterError> {
-    let mut meter = LoudnessMeter::integrated_only(processed.len(), sample_rate_hz)?;
-    let mut rechunker = Rechunker::new(processed.len());
+    let mut meter = LoudnessMeter::integrated_only(processed.channel_count(), sample_rate_hz)?;
+    let mut rechunker = Rechunker::new(processed.channel_count());
     let mut measure = |block: &[&[f32]]| -> Result<(), MasterError> { Ok(meter.add(block)?) };
     pipelined(
         |send: &mut Send<'_, MasterError>| {
@@ -544,7 +552,7 @@ fn limited_loudness(
 /// stored samples.
 #[allow(clippy::type_complexity)]
 fn render_output(
-    processed: &[Vec<f32>],
+    processed: &mut ProcessedAudio,
     sample_rate_hz: u32,
     gain_db: f64,
     settings: LimiterSettings,
@@ -559,8 +567,8 @@ fn render_output(
     ),
     MasterError,
 > {
-    let channel_count = processed.len();
-    let total = processed.first().map_or(1, Vec::len).max(1) as f64;
+    let channel_count = processed.channel_count();
+    let total = processed.frames().max(1) as f64;
     let mut writer = AudioWriter::create(&job.output, sample_rate_hz, channel_count, encode)?;
     let mut analyzer = Analyzer::new(channel_count, sample_rate_hz)?;
     let mut written = 0usize;
