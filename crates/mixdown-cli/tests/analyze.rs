@@ -1,35 +1,12 @@
 //! `mixdown analyze` end to end: the corpus loudness table, the JSON contract, and
 //! every kind of bad input ending in one line and exit code 1.
 
+mod common;
+
+use common::{corpus_root as corpus, fixture, mixdown};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn mixdown(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mixdown"))
-        .args(args)
-        .output()
-        .expect("the mixdown binary runs")
-}
-
-fn fixture(relative: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(relative)
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// The shared corpus lives beside the project checkout.
-fn corpus() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    assert!(
-        path.join("measurements.json").exists(),
-        "the test corpus is expected at {}",
-        path.display()
-    );
-    path
-}
+use std::process::Output;
 
 fn json_lines(output: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&output.stdout)

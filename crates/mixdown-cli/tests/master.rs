@@ -1,35 +1,10 @@
 //! `mixdown master` end to end: the report, the summary, and bad input.
 
+mod common;
+
+use common::{corpus, fixture, mixdown};
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn mixdown(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mixdown"))
-        .args(args)
-        .output()
-        .expect("the mixdown binary runs")
-}
-
-fn corpus(relative: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus")
-        .join(relative);
-    assert!(
-        path.exists(),
-        "the test corpus is expected at {}",
-        path.display()
-    );
-    path.to_string_lossy().into_owned()
-}
-
-fn fixture(relative: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(relative)
-        .to_string_lossy()
-        .into_owned()
-}
+use std::process::Output;
 
 fn one_line_failure(output: &Output) -> String {
     assert_eq!(

@@ -56,21 +56,16 @@ pub fn resample(audio: &AudioBuffer, target_rate_hz: u32) -> Result<AudioBuffer,
         let take = resampler
             .input_frames_next()
             .min(input_frames.saturating_sub(position));
+        let input: Vec<&[f32]> = audio
+            .channels
+            .iter()
+            .map(|c| &c[position..position + take])
+            .collect();
         let (_, produced) = if take == resampler.input_frames_next() {
-            let input: Vec<&[f32]> = audio
-                .channels
-                .iter()
-                .map(|c| &c[position..position + take])
-                .collect();
             resampler
                 .process_into_buffer(&input, &mut scratch, None)
                 .map_err(failed)?
         } else if take > 0 {
-            let input: Vec<&[f32]> = audio
-                .channels
-                .iter()
-                .map(|c| &c[position..position + take])
-                .collect();
             resampler
                 .process_partial_into_buffer(Some(&input), &mut scratch, None)
                 .map_err(failed)?
