@@ -117,7 +117,18 @@ fn channel_map(channel_count: usize) -> Vec<Channel> {
 /// A streaming BS.1770-4 meter: feed planar blocks of any length, then [`finish`](Self::finish).
 /// The result does not depend on how the signal is cut into blocks.
 pub struct LoudnessMeter {
+    /// Gated integrated loudness and LRA.
     meter: EbuR128,
+    /// True peak, in an instance of its own so it runs beside the gating (`full` only).
+    peak_meter: Option<EbuR128>,
+    /// Momentary and short-term maxima (`full` only).
+    windows: Option<WindowMaxima>,
+    channel_count: usize,
+}
+
+/// The maxima of the momentary and short-term loudness on a 10 ms grid, from the
+/// meter's own K-weighting (see the module documentation).
+struct WindowMaxima {
     k_filters: Vec<[Biquad; 2]>,
     weights: Vec<f64>,
     frames_per_sub_block: usize,
@@ -128,9 +139,6 @@ pub struct LoudnessMeter {
     recent_sub_blocks: VecDeque<f64>,
     max_momentary_energy: f64,
     max_short_term_energy: f64,
-    /// Whether true peak, LRA and the window maxima are measured (see
-    /// [`integrated_only`](Self::integrated_only)).
-    full: bool,
 }
 
 impl LoudnessMeter {
@@ -159,45 +167,63 @@ impl LoudnessMeter {
             sample_rate_hz,
         };
         let channels_u32 = u32::try_from(channel_count).map_err(|_| unsupported())?;
-        let mode = if full {
-            Mode::I | Mode::LRA | Mode::TRUE_PEAK
-        } else {
-            Mode::I
-        };
-        let mut meter =
-            EbuR128::new(channels_u32, sample_rate_hz, mode).map_err(|_| unsupported())?;
         let map = channel_map(channel_count);
-        meter.set_channel_map(&map).map_err(|_| unsupported())?;
+        let meter_for = |mode: Mode| -> Result<EbuR128, AnalysisError> {
+            let mut meter =
+                EbuR128::new(channels_u32, sample_rate_hz, mode).map_err(|_| unsupported())?;
+            meter.set_channel_map(&map).map_err(|_| unsupported())?;
+            Ok(meter)
+        };
         let k = k_weighting(sample_rate_hz);
         Ok(Self {
-            meter,
-            k_filters: vec![[Biquad::new(k[0]), Biquad::new(k[1])]; channel_count],
-            weights: map.into_iter().map(channel_weight).collect(),
-            // Rates not divisible by 100 round to the nearest frame (≤ 0.25 % window error).
-            frames_per_sub_block: ((f64::from(sample_rate_hz) / 100.0).round() as usize).max(1),
-            frames_in_sub_block: 0,
-            channel_energy: vec![0.0; channel_count],
-            recent_sub_blocks: VecDeque::with_capacity(SHORT_TERM_SUB_BLOCKS + 1),
-            max_momentary_energy: 0.0,
-            max_short_term_energy: 0.0,
-            full,
+            meter: meter_for(if full { Mode::I | Mode::LRA } else { Mode::I })?,
+            peak_meter: full.then(|| meter_for(Mode::TRUE_PEAK)).transpose()?,
+            windows: full.then(|| WindowMaxima {
+                k_filters: vec![[Biquad::new(k[0]), Biquad::new(k[1])]; channel_count],
+                weights: map.iter().copied().map(channel_weight).collect(),
+                // Rates not divisible by 100 round to the nearest frame (≤ 0.25 % window error).
+                frames_per_sub_block: ((f64::from(sample_rate_hz) / 100.0).round() as usize).max(1),
+                frames_in_sub_block: 0,
+                channel_energy: vec![0.0; channel_count],
+                recent_sub_blocks: VecDeque::with_capacity(SHORT_TERM_SUB_BLOCKS + 1),
+                max_momentary_energy: 0.0,
+                max_short_term_energy: 0.0,
+            }),
+            channel_count,
         })
     }
 
-    /// Adds one planar block (`block[channel][frame]`).
+    /// Adds one planar block (`block[channel][frame]`). Gating, true peak and the
+    /// window maxima run side by side when cores are free.
     pub fn add(&mut self, block: &[&[f32]]) -> Result<(), AnalysisError> {
-        if block.len() != self.k_filters.len() {
+        if block.len() != self.channel_count {
             return Err(AnalysisError::ChannelMismatch {
-                expected: self.k_filters.len(),
+                expected: self.channel_count,
                 actual: block.len(),
             });
         }
-        self.meter
-            .add_frames_planar_f32(block)
-            .expect("channel count checked above");
-        if !self.full {
-            return Ok(());
-        }
+        let (meter, peak_meter, windows) =
+            (&mut self.meter, &mut self.peak_meter, &mut self.windows);
+        let add = |meter: &mut EbuR128| {
+            meter
+                .add_frames_planar_f32(block)
+                .expect("channel count checked above");
+        };
+        rayon::join(
+            || add(meter),
+            || {
+                rayon::join(
+                    || peak_meter.as_mut().map(add),
+                    || windows.as_mut().map(|w| w.add(block)),
+                )
+            },
+        );
+        Ok(())
+    }
+}
+
+impl WindowMaxima {
+    fn add(&mut self, block: &[&[f32]]) {
         let frames = block.first().map_or(0, |c| c.len());
         let mut offset = 0;
         while offset < frames {
@@ -241,7 +267,6 @@ impl LoudnessMeter {
                 self.close_sub_block();
             }
         }
-        Ok(())
     }
 
     fn close_sub_block(&mut self) {
@@ -281,7 +306,9 @@ impl LoudnessMeter {
         let mean_square = mean_sub_block_energy / self.frames_per_sub_block as f64;
         finite_or_none(-0.691 + 10.0 * mean_square.log10()).filter(|&l| l >= ABSOLUTE_GATE_LUFS)
     }
+}
 
+impl LoudnessMeter {
     /// The figures for everything added so far.
     pub fn finish(&self) -> LoudnessReport {
         let integrated_lufs = self
@@ -290,16 +317,16 @@ impl LoudnessMeter {
             .ok()
             .and_then(finite_or_none)
             .filter(|&l| l >= ABSOLUTE_GATE_LUFS);
-        if !self.full {
+        let (Some(peak_meter), Some(windows)) = (&self.peak_meter, &self.windows) else {
             return LoudnessReport {
                 integrated_lufs,
                 ..LoudnessReport::default()
             };
-        }
-        let true_peak = (0..self.k_filters.len() as u32)
-            .filter_map(|ch| self.meter.true_peak(ch).ok())
+        };
+        let true_peak = (0..self.channel_count as u32)
+            .filter_map(|ch| peak_meter.true_peak(ch).ok())
             .fold(0.0f64, f64::max);
-        let max_short_term_lufs = self.window_loudness(self.max_short_term_energy);
+        let max_short_term_lufs = windows.window_loudness(windows.max_short_term_energy);
         LoudnessReport {
             integrated_lufs,
             // LRA needs at least one 3 s window above the gates.
@@ -309,7 +336,7 @@ impl LoudnessMeter {
                 .ok()
                 .filter(|_| integrated_lufs.is_some() && max_short_term_lufs.is_some())
                 .and_then(finite_or_none),
-            max_momentary_lufs: self.window_loudness(self.max_momentary_energy),
+            max_momentary_lufs: windows.window_loudness(windows.max_momentary_energy),
             max_short_term_lufs,
             true_peak_dbtp: finite_or_none(gain_to_db(true_peak)),
         }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 /// Meters are fed on this fixed grid of frames, whatever the processing block size:
 /// their floating-point sums then round identically, and so do the decisions and
 /// the gain taken from them (block-size invariance down to the last bit).
-const METER_BLOCK_FRAMES: usize = 8_192;
+const METER_BLOCK_FRAMES: usize = 65_536;
 
 /// References shorter than this cannot show a long-term balance, s.
 pub const MIN_REFERENCE_S: f64 = 5.0;
