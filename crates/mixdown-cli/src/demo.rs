@@ -102,6 +102,7 @@ pub fn run(output_dir: &Path, force: bool) -> Result<(), Failure> {
             match_dimensions: MatchDimensions::ALL,
             stages: StageSwitches::ALL,
             max_eq_gain_db: None,
+            saturation_drive_db: None,
         },
         output_format: OutputFormat::Int24,
         output_rate_hz: None,

@@ -49,6 +49,9 @@ pub struct MasterArgs {
     /// Largest EQ move per band, dB (default 3, or 9 when matching a reference).
     #[arg(long)]
     max_eq_db: Option<f64>,
+    /// Add oversampled soft saturation with this drive, dB (0–24; off by default).
+    #[arg(long)]
+    saturation: Option<f64>,
     /// Switch stages off: highpass, eq, dynamics, stereo, loudness, limiter
     /// (without the limiter, true peaks are not controlled).
     #[arg(long = "skip", value_delimiter = ',')]
@@ -147,6 +150,9 @@ fn job_from(args: &MasterArgs) -> Result<MasterJob, Failure> {
     if let Some(max_eq_db) = args.max_eq_db {
         check_range("--max-eq-db", max_eq_db, 0.0, 12.0, " dB")?;
     }
+    if let Some(drive_db) = args.saturation {
+        check_range("--saturation", drive_db, 0.0, 24.0, " dB")?;
+    }
     if let Some(rate) = args.rate {
         check_range("--rate", f64::from(rate), 8_000.0, 192_000.0, " Hz")?;
     }
@@ -169,6 +175,7 @@ fn job_from(args: &MasterArgs) -> Result<MasterJob, Failure> {
             match_dimensions: parse_match(&args.match_dimensions, !args.references.is_empty())?,
             stages: parse_skip(&args.skip)?,
             max_eq_gain_db: args.max_eq_db,
+            saturation_drive_db: args.saturation,
         },
         output_format: parse_format(&args.bits)?,
         output_rate_hz: args.rate,

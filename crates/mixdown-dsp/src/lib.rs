@@ -17,6 +17,7 @@ pub mod filters;
 pub mod limiter;
 pub mod oversampling;
 pub mod processor;
+pub mod saturation;
 pub mod stereo;
 pub mod units;
 

@@ -6,6 +6,7 @@ use mixdown_dsp::biquad::{BiquadCoefficients, BiquadKind};
 use mixdown_dsp::dynamics::{Compressor, CompressorSettings, Detector, MultibandCompressor};
 use mixdown_dsp::filters::{butterworth_sections, FilterChain, FilterTarget, Gain, PassKind};
 use mixdown_dsp::limiter::{LimiterSettings, TruePeakLimiter};
+use mixdown_dsp::saturation::Saturator;
 use mixdown_dsp::stereo::StereoWidth;
 use mixdown_dsp::Processor;
 use mixdown_session::{CompressorBand, EqBand, EqBandKind, ProcessorSpec, StereoPart};
@@ -96,6 +97,7 @@ pub fn build_processor(spec: &ProcessorSpec, sample_rate_hz: u32) -> Box<dyn Pro
             width,
             mono_below_hz,
         } => Box::new(StereoWidth::new(*width, *mono_below_hz)),
+        ProcessorSpec::Saturation { drive_db, mix } => Box::new(Saturator::new(*drive_db, *mix)),
         ProcessorSpec::Gain { gain_db } => Box::new(Gain::new(*gain_db)),
         ProcessorSpec::Limiter {
             ceiling_dbtp,

@@ -35,6 +35,7 @@ fn request(preset: &str) -> MasteringRequest {
         match_dimensions: MatchDimensions::ALL,
         stages: StageSwitches::ALL,
         max_eq_gain_db: None,
+        saturation_drive_db: None,
     }
 }
 
@@ -369,4 +370,31 @@ mod full_band {
             prop_assert!(written.channels == 2 && written.sample_rate_hz == rate);
         }
     }
+}
+
+#[test]
+fn saturation_is_off_unless_asked_and_keeps_the_promises_when_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = corpus("mixes/lmms-settel-inner-recreation.flac");
+    let plain = run(&job(
+        &input,
+        &dir.path().join("plain.wav"),
+        request("spotify"),
+    ))
+    .unwrap();
+    assert!(!plain
+        .chain
+        .iter()
+        .any(|p| matches!(p, mixdown_session::ProcessorSpec::Saturation { .. })));
+    let mut warm = request("spotify");
+    warm.saturation_drive_db = Some(9.0);
+    let output = dir.path().join("warm.wav");
+    let report = run(&job(&input, &output, warm)).unwrap();
+    assert!(report
+        .chain
+        .iter()
+        .any(|p| matches!(p, mixdown_session::ProcessorSpec::Saturation { drive_db, .. } if *drive_db == 9.0)));
+    let written = measure(&output);
+    assert!((written.integrated_lufs.unwrap() + 14.0).abs() <= 0.1);
+    assert!(written.true_peak_dbtp.unwrap() <= -1.0);
 }

@@ -112,6 +112,13 @@ pub enum ProcessorSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         mono_below_hz: Option<f64>,
     },
+    /// Oversampled soft saturation (odd-order, level-compensated).
+    Saturation {
+        /// Drive into the curve, dB.
+        drive_db: f64,
+        /// Wet share, 0 (dry) … 1 (fully saturated).
+        mix: f64,
+    },
     /// Static gain.
     Gain {
         /// Gain, dB.

@@ -85,6 +85,9 @@ pub struct MasteringRequest {
     pub match_dimensions: MatchDimensions,
     /// Stage switches.
     pub stages: StageSwitches,
+    /// Soft saturation drive, dB; `None` leaves the stage out (the default: it
+    /// colours the sound, so it is asked for, not assumed).
+    pub saturation_drive_db: Option<f64>,
     /// Largest gain of any EQ band, dB; `None`: [`DEFAULT_MAX_EQ_GAIN_DB`] toward the
     /// default target, [`MATCH_MAX_EQ_GAIN_DB`] when matching a reference.
     pub max_eq_gain_db: Option<f64>,
@@ -387,6 +390,19 @@ pub fn plan(
                     " (side/mid {i:.1} dB → reference {r:.1} dB)"
                 ))
             ),
+        );
+    }
+
+    // 5. Saturation, only when asked for: density and harmonics are a taste.
+    if let Some(drive_db) = request
+        .saturation_drive_db
+        .filter(|&d| d > 0.0 && amount > 0.0)
+    {
+        let drive_db = round_tenth(drive_db * amount);
+        chain.push(ProcessorSpec::Saturation { drive_db, mix: 1.0 });
+        decide(
+            "saturation",
+            format!("soft saturation at {drive_db:.1} dB drive, 4x oversampled"),
         );
     }
 

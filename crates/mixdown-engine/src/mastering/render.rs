@@ -167,11 +167,9 @@ pub fn master_file(
         return Err(MasterError::OutputIsInput(job.output.clone()));
     }
     mixdown_io::check_destination(&job.output, job.overwrite)?;
-    // Fails early on an unwritable format (e.g. 32-bit float FLAC) before any work.
-    mixdown_io::Container::from_path(&job.output)?;
-    if job.output_format == OutputFormat::Float32
-        && mixdown_io::Container::from_path(&job.output)? == mixdown_io::Container::Flac
-    {
+    // Fail on an unwritable format (e.g. 32-bit float FLAC) before any work.
+    let container = mixdown_io::Container::from_path(&job.output)?;
+    if job.output_format == OutputFormat::Float32 && container == mixdown_io::Container::Flac {
         return Err(MasterError::Invalid(format!(
             "{}: FLAC stores integers only (use --bits 16 or 24, or a .wav output)",
             job.output.display()
@@ -194,37 +192,41 @@ pub fn master_file(
         None => Source::File(job.input.clone()),
     };
     let sample_rate_hz = job.output_rate_hz.unwrap_or(input_rate);
-    let input_profile = {
+    // The input and the references are profiled side by side.
+    let profile_input = || -> Result<ProgrammeProfile, MasterError> {
         let mut builder = ProfileBuilder::new(channel_count, sample_rate_hz)?;
         source.for_each_block(METER_BLOCK_FRAMES, |block| Ok(builder.add(block)?))?;
-        builder.finish()
+        Ok(builder.finish())
     };
+    let profile_references = || -> Result<Vec<ProgrammeProfile>, MasterError> {
+        job.references
+            .par_iter()
+            .map(|path| {
+                let profile = profile_file(path)?;
+                if profile.metrics.integrated_lufs.is_none() {
+                    return Err(MasterError::BadReference(path.clone(), "is silent".into()));
+                }
+                if profile.metrics.duration_s < MIN_REFERENCE_S {
+                    return Err(MasterError::BadReference(
+                        path.clone(),
+                        format!(
+                            "is {:.1} s long; a reference needs at least {MIN_REFERENCE_S:.0} s",
+                            profile.metrics.duration_s
+                        ),
+                    ));
+                }
+                Ok(profile)
+            })
+            .collect()
+    };
+    let (input_profile, references) = rayon::join(profile_input, profile_references);
+    let (input_profile, references) = (input_profile?, references?);
     if input_profile.metrics.integrated_lufs.is_none() {
         return Err(MasterError::Silent(job.input.clone()));
     }
     let total_frames = (input_profile.metrics.duration_s * f64::from(sample_rate_hz))
         .round()
         .max(1.0);
-    let references: Vec<ProgrammeProfile> = job
-        .references
-        .par_iter()
-        .map(|path| {
-            let profile = profile_file(path)?;
-            if profile.metrics.integrated_lufs.is_none() {
-                return Err(MasterError::BadReference(path.clone(), "is silent".into()));
-            }
-            if profile.metrics.duration_s < MIN_REFERENCE_S {
-                return Err(MasterError::BadReference(
-                    path.clone(),
-                    format!(
-                        "is {:.1} s long; a reference needs at least {MIN_REFERENCE_S:.0} s",
-                        profile.metrics.duration_s
-                    ),
-                ));
-            }
-            Ok(profile)
-        })
-        .collect::<Result<_, _>>()?;
     let reference = reference_target(&references);
 
     // Decisions.
@@ -461,8 +463,9 @@ pub fn master_file(
     })
 }
 
+/// Rounds to 0.01; adding 0.0 turns a rounded −0.0 into 0.0 for display.
 fn round_hundredth(v: f64) -> f64 {
-    (v * 100.0).round() / 100.0
+    (v * 100.0).round() / 100.0 + 0.0
 }
 
 /// Runs gain and limiter over `processed` in blocks, handing each aligned output
