@@ -5,8 +5,8 @@
 //! EQ toward a target spectrum (the reference's, mid and side separately, when
 //! given) → 4-band Linkwitz-Riley compression with thresholds from the programme's
 //! own level distribution (plus a slow leveler for narrow-range presets) → stereo
-//! (mono low end, M/S width) → loudness gain → lookahead true-peak limiter → TPDF
-//! dither. Soft saturation is not implemented yet.
+//! (mono low end, M/S width) → optional oversampled soft saturation → loudness gain
+//! → lookahead true-peak limiter → TPDF dither.
 
 mod planner;
 mod presets;
