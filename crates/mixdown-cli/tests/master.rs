@@ -146,3 +146,30 @@ fn bad_requests_end_in_one_line() {
         "failed runs leave no output"
     );
 }
+
+#[test]
+fn low_rate_and_mono_inputs_master_cleanly() {
+    // 8 kHz mono: every stage must fit under a 4 kHz Nyquist frequency.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("low.wav");
+    let out_s = out.to_string_lossy();
+    let output = mixdown(&[
+        "master",
+        &fixture("broken/mono-8k.wav"),
+        "-o",
+        &out_s,
+        "--preset",
+        "broadcast",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let analyzed = mixdown(&["analyze", "--json", &out_s]);
+    let measured: Value = serde_json::from_slice(&analyzed.stdout).unwrap();
+    assert_eq!(measured["sample_rate"], 8_000);
+    assert_eq!(measured["channels"], 1);
+    assert!((measured["integrated_lufs"].as_f64().unwrap() + 23.0).abs() <= 0.1);
+    assert!(measured["true_peak_dbtp"].as_f64().unwrap() <= -1.0);
+}

@@ -36,7 +36,7 @@ pub enum MasterError {
     #[error(transparent)]
     Analysis(#[from] mixdown_analysis::AnalysisError),
     /// The input holds no audible programme.
-    #[error("{0}: is digital silence; there is nothing to master")]
+    #[error("{0}: has no measurable loudness (digital silence, or shorter than 0.4 s); there is nothing to master")]
     Silent(PathBuf),
     /// A reference cannot serve.
     #[error("reference {0}: {1}")]

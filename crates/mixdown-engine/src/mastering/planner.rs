@@ -290,8 +290,15 @@ pub fn plan(
             None => 1.5,
         };
         let ratio = 1.0 + (base_ratio - 1.0) * amount;
+        // At low sample rates the upper crossovers would sit at or above Nyquist:
+        // keep those comfortably below it (their bands merge into the top band).
+        let crossovers_hz: Vec<f64> = MULTIBAND_CROSSOVERS_HZ
+            .iter()
+            .copied()
+            .filter(|&f| f < 0.4 * rate)
+            .collect();
         let timings = [(30.0, 250.0), (15.0, 150.0), (8.0, 100.0), (4.0, 80.0)];
-        let bands: Vec<CompressorBand> = timings
+        let bands: Vec<CompressorBand> = timings[..=crossovers_hz.len()]
             .iter()
             .enumerate()
             .map(|(band, &(attack_ms, release_ms))| CompressorBand {
@@ -310,7 +317,8 @@ pub fn plan(
         decide(
             "dynamics",
             format!(
-                "4-band compression at {:.1}:1 above each band's 80th-percentile level{}",
+                "{}-band compression at {:.1}:1 above each band's 80th-percentile level{}",
+                crossovers_hz.len() + 1,
                 ratio,
                 density.map_or(String::new(), |(i, r)| format!(
                     " (PLR {i:.1} dB → reference {r:.1} dB)"
@@ -318,7 +326,7 @@ pub fn plan(
             ),
         );
         chain.push(ProcessorSpec::MultibandCompressor {
-            crossovers_hz: MULTIBAND_CROSSOVERS_HZ.to_vec(),
+            crossovers_hz,
             bands,
         });
         if let (Some(max_lra), Some(lra), Some(lufs)) = (
