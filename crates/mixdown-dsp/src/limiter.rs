@@ -536,14 +536,8 @@ mod tests {
     /// True peak over `range` of a longer signal, read in context so the range's
     /// edges are not mistaken for steps.
     fn true_peak_within(signal: &[f32], range: std::ops::Range<usize>) -> f64 {
-        let mut detector = TruePeakDetector::new();
-        let delay = detector.group_delay_frames();
-        let mut padded = signal.to_vec();
-        padded.resize(signal.len() + delay, 0.0);
-        let mut peaks = vec![0.0; padded.len()];
-        detector.process(&padded, &mut peaks);
-        let peak = peaks[delay..][range].iter().fold(0.0f32, |m, &p| m.max(p));
-        f64::from(peak)
+        let peaks = crate::oversampling::tests::aligned_peaks(signal);
+        f64::from(peaks[range].iter().fold(0.0f32, |m, &p| m.max(p)))
     }
 
     fn run(

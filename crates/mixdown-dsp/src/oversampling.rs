@@ -305,7 +305,7 @@ impl TruePeakDetector {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::units::gain_to_db;
     use std::f64::consts::TAU;
@@ -317,7 +317,7 @@ mod tests {
     }
 
     /// Estimates aligned with their periods: `result[m]` covers `[m, m + 1)`.
-    fn aligned_peaks(signal: &[f32]) -> Vec<f32> {
+    pub(crate) fn aligned_peaks(signal: &[f32]) -> Vec<f32> {
         let mut detector = TruePeakDetector::new();
         let delay = detector.group_delay_frames();
         let mut padded = signal.to_vec();
