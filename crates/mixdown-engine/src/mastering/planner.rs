@@ -8,7 +8,7 @@ use super::tonal::{
 };
 use mixdown_analysis::spectrum::third_octave_centers_hz;
 use mixdown_dsp::units::db_to_gain;
-use mixdown_session::{CompressorBand, EqBand, ProcessorSpec, StereoPart};
+use mixdown_session::{CompressorBand, EqBand, EqBandKind, ProcessorSpec, StereoPart};
 use serde::Serialize;
 
 /// Largest EQ move toward the default target, dB: gentle, as a generic target deserves.
@@ -483,18 +483,27 @@ fn safe_width(side_to_mid_db: f64, wanted: f64) -> f64 {
 }
 
 fn describe_eq(bands: &[EqBand], part: StereoPart, source: &str) -> String {
+    let part = match part {
+        StereoPart::Stereo => "stereo",
+        StereoPart::Mid => "mid",
+        StereoPart::Side => "side",
+    };
     if bands.is_empty() {
-        return format!("{part:?} EQ: no move needed toward {source}").to_lowercase();
+        return format!("{part} EQ: no move needed toward {source}");
     }
     let moves: Vec<String> = bands
         .iter()
-        .map(|b| format!("{:?} {:.0} Hz {:+.1} dB", b.kind, b.freq, b.gain_db).to_lowercase())
+        .map(|b| {
+            let kind = match b.kind {
+                EqBandKind::Bell => "bell",
+                EqBandKind::LowShelf => "low shelf",
+                EqBandKind::HighShelf => "high shelf",
+                EqBandKind::Notch => "notch",
+            };
+            format!("{kind} {:.0} Hz {:+.1} dB", b.freq, b.gain_db)
+        })
         .collect();
-    format!(
-        "{} EQ toward {source}: {}",
-        format!("{part:?}").to_lowercase(),
-        moves.join(", ")
-    )
+    format!("{part} EQ toward {source}: {}", moves.join(", "))
 }
 
 fn round_tenth(v: f64) -> f64 {
