@@ -109,11 +109,12 @@ fn folded_half_band<const N: usize>(beta: f64) -> [f32; N] {
     weights.map(|w| (w / sum) as f32)
 }
 
-/// Modified Bessel function of the first kind, order 0, by its power series.
-fn bessel_i0(x: f64) -> f64 {
+/// Modified Bessel function of the first kind, order 0, by its power series (the
+/// Kaiser window of every half-band design in this crate).
+pub(crate) fn bessel_i0(x: f64) -> f64 {
     let quarter_x2 = x * x / 4.0;
     let (mut term, mut sum) = (1.0, 1.0);
-    for k in 1..50 {
+    for k in 1..60 {
         term *= quarter_x2 / (k * k) as f64;
         sum += term;
         if term < sum * 1e-17 {

@@ -31,6 +31,7 @@
 //! tap is put on the phase that makes the total delay a whole number of frames, which
 //! lets a plain delay line align the dry path.
 
+use crate::oversampling::bessel_i0;
 use crate::processor::Processor;
 use crate::units::db_to_gain;
 use std::f64::consts::PI;
@@ -57,20 +58,6 @@ const MAX_CHUNK_FRAMES: usize = 64;
 
 /// Sample rate assumed until [`Processor::prepare`]; the design is rate-relative.
 const DEFAULT_SAMPLE_RATE_HZ: u32 = 48_000;
-
-/// Modified Bessel function of the first kind, order 0, by its power series.
-fn bessel_i0(x: f64) -> f64 {
-    let quarter_x2 = x * x / 4.0;
-    let (mut term, mut sum) = (1.0, 1.0);
-    for k in 1..60 {
-        term *= quarter_x2 / (k * k) as f64;
-        sum += term;
-        if term < sum * 1e-17 {
-            break;
-        }
-    }
-    sum
-}
 
 /// Interpolation weights of a half-band stage: the Kaiser-windowed sinc at the odd
 /// output-rate offsets ±(2j + 1) (the even ones are zero), scaled so a constant

@@ -4,7 +4,7 @@
 use super::planner::{plan, reference_target, Decision, MasteringPlan, MasteringRequest};
 use super::profile::{ProfileBuilder, ProgrammeProfile};
 use super::report::{EqCurvePoint, LimiterReport, MasterReport};
-use super::store::ProcessedAudio;
+use super::store::{in_blocks, ProcessedAudio};
 use super::MasterError;
 use crate::chain::{eq_response_db, Chain};
 use crate::pipeline::{pipelined, Send};
@@ -74,17 +74,7 @@ impl Source {
         block_frames: usize,
         mut each: impl FnMut(&[&[f32]]) -> Result<(), MasterError>,
     ) -> Result<(), MasterError> {
-        let mut emit = |channels: &[Vec<f32>]| -> Result<(), MasterError> {
-            let frames = channels.first().map_or(0, Vec::len);
-            let mut start = 0;
-            while start < frames {
-                let end = (start + block_frames).min(frames);
-                let block: Vec<&[f32]> = channels.iter().map(|c| &c[start..end]).collect();
-                each(&block)?;
-                start = end;
-            }
-            Ok(())
-        };
+        let mut emit = |channels: &[Vec<f32>]| in_blocks(channels, block_frames, &mut each);
         match self {
             Source::File(path) => {
                 let mut reader = AudioReader::open(path)?;

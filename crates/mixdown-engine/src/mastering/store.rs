@@ -127,15 +127,7 @@ impl ProcessedAudio {
         mut each: impl FnMut(&[&[f32]]) -> Result<(), MasterError>,
     ) -> Result<(), MasterError> {
         let block_frames = block_frames.max(1);
-        let mut emit = |channels: &[Vec<f32>]| -> Result<(), MasterError> {
-            let frames = channels.first().map_or(0, Vec::len);
-            for start in (0..frames).step_by(block_frames) {
-                let end = (start + block_frames).min(frames);
-                let block: Vec<&[f32]> = channels.iter().map(|c| &c[start..end]).collect();
-                each(&block)?;
-            }
-            Ok(())
-        };
+        let mut emit = |channels: &[Vec<f32>]| in_blocks(channels, block_frames, &mut each);
         let total_frames = self.frames;
         let channel_count = self.channel_count;
         match &mut self.storage {
@@ -169,6 +161,22 @@ impl ProcessedAudio {
             }
         }
     }
+}
+
+/// Calls `each` with consecutive planar slices of `channels`, at most
+/// `block_frames` (≥ 1) frames long.
+pub(super) fn in_blocks(
+    channels: &[Vec<f32>],
+    block_frames: usize,
+    each: &mut impl FnMut(&[&[f32]]) -> Result<(), MasterError>,
+) -> Result<(), MasterError> {
+    let frames = channels.first().map_or(0, Vec::len);
+    for start in (0..frames).step_by(block_frames.max(1)) {
+        let end = (start + block_frames).min(frames);
+        let block: Vec<&[f32]> = channels.iter().map(|c| &c[start..end]).collect();
+        each(&block)?;
+    }
+    Ok(())
 }
 
 /// Writes the pending chunk planar (channel after channel) and empties it.
