@@ -218,7 +218,7 @@ impl Default for CompressorSettings {
 }
 
 impl CompressorSettings {
-    fn validate(&self) {
+    pub(crate) fn validate(&self) {
         assert!(self.ratio >= 1.0, "ratio must be ≥ 1, got {}", self.ratio);
         assert!(
             self.knee_db >= 0.0 && self.knee_db.is_finite(),
@@ -248,7 +248,7 @@ pub fn static_gain_db(settings: &CompressorSettings, level_db: f64) -> f64 {
 /// [`static_gain_db`] with its per-setting constants hoisted, written as selects so
 /// that loops over frames or bands vectorise.
 #[derive(Debug, Clone, Copy)]
-struct GainCurve {
+pub(crate) struct GainCurve {
     threshold_db: f64,
     half_knee_db: f64,
     /// `slope / (2·knee)`: the knee's quadratic without a division per frame (the
@@ -258,7 +258,7 @@ struct GainCurve {
 }
 
 impl GainCurve {
-    fn new(settings: &CompressorSettings) -> Self {
+    pub(crate) fn new(settings: &CompressorSettings) -> Self {
         let slope = 1.0 / settings.ratio - 1.0;
         Self {
             threshold_db: settings.threshold_db,
@@ -270,7 +270,7 @@ impl GainCurve {
     }
 
     #[inline(always)]
-    fn gain_db(&self, level_db: f64) -> f64 {
+    pub(crate) fn gain_db(&self, level_db: f64) -> f64 {
         let over_db = level_db - self.threshold_db;
         let in_knee = (over_db + self.half_knee_db).powi(2) * self.knee_factor;
         let above = self.slope * over_db;
@@ -291,7 +291,7 @@ impl GainCurve {
 /// The larger of `accumulator` and `x`, ignoring a NaN `x` like [`f64::max`] (equal
 /// to it whenever `accumulator` is not NaN) but a single `maxsd`/`maxpd`.
 #[inline(always)]
-fn max_into(accumulator: f64, x: f64) -> f64 {
+pub(crate) fn max_into(accumulator: f64, x: f64) -> f64 {
     if x > accumulator {
         x
     } else {
@@ -333,13 +333,13 @@ struct GainEnvelope {
 
 /// One-pole coefficient whose step response covers 1 − 1/e in `time_ms`
 /// (Giannoulis et al. eq. 7); 0 ms gives an instantaneous response.
-fn one_pole_coeff(time_ms: f64, sample_rate_hz: f64) -> f64 {
+pub(crate) fn one_pole_coeff(time_ms: f64, sample_rate_hz: f64) -> f64 {
     (-1000.0 / (time_ms * sample_rate_hz)).exp()
 }
 
 /// One step of a mean-square integrator, flushing to 0 below `POWER_FLOOR`.
 #[inline(always)]
-fn integrate(state: f64, coeff: f64, square: f64) -> f64 {
+pub(crate) fn integrate(state: f64, coeff: f64, square: f64) -> f64 {
     let state = coeff * state + (1.0 - coeff) * square;
     if state < POWER_FLOOR {
         0.0
@@ -352,7 +352,7 @@ fn integrate(state: f64, coeff: f64, square: f64) -> f64 {
 /// eq. 17), flushing to 0 below `REDUCTION_FLOOR_DB`. Both branches are computed and
 /// one is selected, which keeps the loop-carried dependency short.
 #[inline(always)]
-fn smooth(reduction_db: f64, target_db: f64, attack: f64, release: f64) -> f64 {
+pub(crate) fn smooth(reduction_db: f64, target_db: f64, attack: f64, release: f64) -> f64 {
     let attacking = attack * reduction_db + (1.0 - attack) * target_db;
     let releasing = release * reduction_db + (1.0 - release) * target_db;
     let next = if target_db > reduction_db {

@@ -11,6 +11,9 @@
 ///   depend on how the signal was cut into blocks.
 /// * [`latency_frames`](Processor::latency_frames) reports the delay the processor
 ///   adds (lookahead, linear phase, oversampling) so the caller can compensate.
+/// * [`tail_frames`](Processor::tail_frames) reports how long the output may go on
+///   after the input ends (reverb and delay tails), so an offline render knows how
+///   long to keep feeding silence.
 pub trait Processor: Send {
     /// Sizes internal state for a stream; may allocate.
     fn prepare(&mut self, sample_rate_hz: u32, max_block_frames: usize, channel_count: usize);
@@ -23,6 +26,15 @@ pub trait Processor: Send {
 
     /// Delay added by the processor, in frames.
     fn latency_frames(&self) -> usize {
+        0
+    }
+
+    /// How many frames of output may follow the end of the input (reverb and delay
+    /// tails): after that many frames of silent input the output is silent, or at least
+    /// decayed to inaudibility (about −60 dB). Valid after
+    /// [`prepare`](Processor::prepare); 0 for processors without memory beyond their
+    /// latency.
+    fn tail_frames(&self) -> usize {
         0
     }
 }
