@@ -202,7 +202,7 @@ mod tests {
     use crate::units::gain_to_db;
     use std::f64::consts::{FRAC_1_SQRT_2, TAU};
 
-    const FS: u32 = 48_000;
+    use crate::test_signals::{sine, tone_level_db, FS};
 
     fn settings() -> DeEsserSettings {
         DeEsserSettings {
@@ -213,25 +213,6 @@ mod tests {
             attack_ms: 1.0,
             release_ms: 80.0,
         }
-    }
-
-    fn sine(freq_hz: f64, level_db: f64, frames: usize) -> Vec<f32> {
-        let amplitude = db_to_gain(level_db);
-        (0..frames)
-            .map(|n| (amplitude * (TAU * freq_hz * n as f64 / f64::from(FS)).sin()) as f32)
-            .collect()
-    }
-
-    /// Level of a tone at `freq_hz` in `channel` over its second half (correlation).
-    fn tone_level_db(channel: &[f32], freq_hz: f64) -> f64 {
-        let range = channel.len() / 2..channel.len();
-        let (mut re, mut im) = (0.0, 0.0);
-        for n in range.clone() {
-            let (s, c) = (TAU * freq_hz * n as f64 / f64::from(FS)).sin_cos();
-            re += f64::from(channel[n]) * c;
-            im += f64::from(channel[n]) * s;
-        }
-        gain_to_db(2.0 * re.hypot(im) / range.len() as f64)
     }
 
     /// Output level of a steady stereo tone at `level_db`.

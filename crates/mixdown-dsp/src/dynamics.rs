@@ -1284,14 +1284,7 @@ mod tests {
     use crate::units::gain_to_db;
     use std::f64::consts::TAU;
 
-    const FS: u32 = 48_000;
-
-    fn sine(freq_hz: f64, level_db: f64, frames: usize) -> Vec<f32> {
-        let amplitude = db_to_gain(level_db);
-        (0..frames)
-            .map(|n| (amplitude * (TAU * freq_hz * n as f64 / f64::from(FS)).sin()) as f32)
-            .collect()
-    }
+    use crate::test_signals::{sine, tone_level_db, FS};
 
     fn rms(samples: &[f32]) -> f64 {
         let power: f64 = samples.iter().map(|&x| f64::from(x).powi(2)).sum();
@@ -1867,16 +1860,6 @@ mod tests {
         assert!(stats.max_db >= stats.mean_db && stats.mean_db > 5.0);
 
         // Level of each tone in the output, by correlation over the last 0.5 s.
-        let tone_level_db = |channel: &[f32], freq_hz: f64| {
-            let range = frames / 2..frames;
-            let (mut re, mut im) = (0.0, 0.0);
-            for n in range.clone() {
-                let (s, c) = (TAU * freq_hz * n as f64 / f64::from(FS)).sin_cos();
-                re += f64::from(channel[n]) * c;
-                im += f64::from(channel[n]) * s;
-            }
-            gain_to_db(2.0 * re.hypot(im) / range.len() as f64)
-        };
         assert!((tone_level_db(&channels[0], 5_000.0) + 40.0).abs() < 0.05);
         let low_out_db = tone_level_db(&channels[0], 60.0);
         assert!(

@@ -208,9 +208,8 @@ impl Processor for Gate {
 mod tests {
     use super::*;
     use crate::processor::process_in_blocks;
-    use std::f64::consts::TAU;
 
-    const FS: u32 = 48_000;
+    use crate::test_signals::{sine, FS};
 
     fn settings(ratio: f64) -> GateSettings {
         GateSettings {
@@ -221,13 +220,6 @@ mod tests {
             hold_ms: 10.0,
             release_ms: 100.0,
         }
-    }
-
-    fn sine(freq_hz: f64, level_db: f64, frames: usize) -> Vec<f32> {
-        let amplitude = db_to_gain(level_db);
-        (0..frames)
-            .map(|n| (amplitude * (TAU * freq_hz * n as f64 / f64::from(FS)).sin()) as f32)
-            .collect()
     }
 
     /// A square wave (constant |x|) at `level_db` that drops to `low_db` at `drop`.

@@ -28,6 +28,8 @@ pub mod processor;
 pub mod reverb;
 pub mod saturation;
 pub mod stereo;
+#[cfg(test)]
+mod test_signals;
 pub mod units;
 
 pub use buffer::AudioBuffer;
