@@ -8,8 +8,14 @@ use mixdown_dsp::filters::{butterworth_sections, FilterChain, FilterTarget, Gain
 use mixdown_dsp::limiter::{LimiterSettings, TruePeakLimiter};
 use mixdown_dsp::saturation::Saturator;
 use mixdown_dsp::stereo::StereoWidth;
-use mixdown_dsp::Processor;
-use mixdown_session::{CompressorBand, EqBand, EqBandKind, ProcessorSpec, StereoPart};
+use mixdown_dsp::{
+    DeEsser, DeEsserSettings, DelaySettings, FeedbackDelay, Gate, GateSettings, Processor, Reverb,
+    ReverbSettings,
+};
+use mixdown_session::{
+    delay_time_ms, CompressorBand, CompressorSpec, DetectorKind, EqBand, EqBandKind, ProcessorSpec,
+    StereoPart,
+};
 
 /// Biquad coefficients of one EQ band at `sample_rate_hz`.
 pub fn eq_band_coefficients(band: &EqBand, sample_rate_hz: f64) -> BiquadCoefficients {
@@ -54,8 +60,26 @@ pub fn compressor_settings(band: &CompressorBand) -> CompressorSettings {
     }
 }
 
-/// A processor for `spec` at `sample_rate_hz` (not yet prepared).
-pub fn build_processor(spec: &ProcessorSpec, sample_rate_hz: u32) -> Box<dyn Processor> {
+/// A compressor for a broadband compressor stage (its sidechain key, if any, is the
+/// caller's to feed through [`Compressor::process_with_key`]).
+pub fn compressor_for(spec: &CompressorSpec) -> Compressor {
+    Compressor::new(CompressorSettings {
+        detector: match spec.detector {
+            DetectorKind::Peak => Detector::Peak,
+            DetectorKind::Rms => Detector::Rms,
+        },
+        ..compressor_settings(&spec.band())
+    })
+}
+
+/// A processor for `spec` at `sample_rate_hz` (not yet prepared). `tempo_bpm` is the
+/// session tempo for note-valued delays. `spec` must be valid
+/// ([`mixdown_session::validate`]): the DSP constructors assert their ranges.
+pub fn build_processor(
+    spec: &ProcessorSpec,
+    sample_rate_hz: u32,
+    tempo_bpm: Option<f64>,
+) -> Box<dyn Processor> {
     let rate = f64::from(sample_rate_hz);
     match spec {
         ProcessorSpec::Highpass {
@@ -83,9 +107,7 @@ pub fn build_processor(spec: &ProcessorSpec, sample_rate_hz: u32) -> Box<dyn Pro
                 StereoPart::Side => FilterTarget::Side,
             },
         )),
-        ProcessorSpec::Compressor { settings } => {
-            Box::new(Compressor::new(compressor_settings(settings)))
-        }
+        ProcessorSpec::Compressor(compressor) => Box::new(compressor_for(compressor)),
         ProcessorSpec::MultibandCompressor {
             crossovers_hz,
             bands,
@@ -108,6 +130,35 @@ pub fn build_processor(spec: &ProcessorSpec, sample_rate_hz: u32) -> Box<dyn Pro
             lookahead_ms: *lookahead_ms,
             release_ms: *release_ms,
         })),
+        ProcessorSpec::Gate(gate) => Box::new(Gate::new(GateSettings {
+            threshold_db: gate.threshold_db,
+            ratio: gate.ratio.unwrap_or(f64::INFINITY),
+            range_db: gate.range_db,
+            attack_ms: gate.attack_ms,
+            hold_ms: gate.hold_ms,
+            release_ms: gate.release_ms,
+        })),
+        ProcessorSpec::DeEsser(de_esser) => Box::new(DeEsser::new(DeEsserSettings {
+            freq_hz: de_esser.freq,
+            threshold_db: de_esser.threshold_db,
+            ratio: de_esser.ratio,
+            max_reduction_db: de_esser.max_reduction_db,
+            attack_ms: de_esser.attack_ms,
+            release_ms: de_esser.release_ms,
+        })),
+        ProcessorSpec::Reverb(reverb) => Box::new(Reverb::new(ReverbSettings {
+            decay_s: reverb.decay_s,
+            predelay_ms: reverb.predelay_ms,
+            damping_hz: reverb.damping_hz,
+            mix: reverb.mix,
+        })),
+        ProcessorSpec::Delay(delay) => Box::new(FeedbackDelay::new(DelaySettings {
+            time_ms: delay_time_ms(delay, tempo_bpm),
+            feedback: delay.feedback,
+            mix: delay.mix,
+            ping_pong: delay.ping_pong,
+            highcut_hz: delay.highcut_hz,
+        })),
     }
 }
 
@@ -127,7 +178,7 @@ impl Chain {
         let processors = specs
             .iter()
             .map(|spec| {
-                let mut p = build_processor(spec, sample_rate_hz);
+                let mut p = build_processor(spec, sample_rate_hz, None);
                 p.prepare(sample_rate_hz, max_block_frames, channel_count);
                 p
             })

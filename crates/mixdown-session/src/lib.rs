@@ -1,13 +1,32 @@
 //! # mixdown-session
 //!
-//! The vocabulary in which mixdown writes down decisions: processor settings
-//! (`{ type = "highpass", freq = 30.0, slope_db_per_oct = 12 }`, EQ bands,
-//! compressors, limiter...) as serde data, shared by session files and by the
-//! mastering report so that any automatic decision can be copied into a session
-//! and edited. The session file itself (tracks, buses, sends, validation with line
-//! and path) lands with the mixing feature. This crate owns data and validation; it
-//! must not decode files or render audio — the engine turns specs into processors.
+//! The session: what a mix is, as data. It owns the model of a session file
+//! (tracks, buses, sends, the master bus and the processor vocabulary their chains
+//! are written in), reading it from TOML so that every problem is reported with its
+//! line and path (`track[2].chain[1].freq: 30000 Hz is above Nyquist (24000 Hz)`),
+//! validation (ranges, names, routing and sidechain cycles) and the render order
+//! that routing implies. The same processor vocabulary is used by the mastering
+//! report, so any automatic decision can be copied into a session and edited. It
+//! must not decode files or render audio: the engine turns a valid session into
+//! processors and signal flow. Its only use of `mixdown-dsp` is to accept exactly
+//! the pan laws and note values the DSP understands.
 
+pub mod parse;
+pub mod problem;
 pub mod processor;
+pub mod routing;
+pub mod session;
+pub mod validate;
 
-pub use processor::{CompressorBand, EqBand, EqBandKind, ProcessorSpec, StereoPart};
+pub use parse::SessionSource;
+pub use problem::{Problem, Problems};
+pub use processor::{
+    CompressorBand, CompressorSpec, DeEsserSpec, DelaySpec, DetectorKind, EqBand, EqBandKind,
+    GateSpec, ProcessorSpec, ReverbSpec, StereoPart,
+};
+pub use routing::{bus_render_order, sidechain_sources, track_waves, Cycle};
+pub use session::{
+    Bus, GainPoint, InstrumentClass, Master, MixSettings, Send, Session, Track, MASTER,
+    SESSION_VERSION,
+};
+pub use validate::{delay_time_ms, validate};

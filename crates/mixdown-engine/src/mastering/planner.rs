@@ -8,7 +8,9 @@ use super::tonal::{
 };
 use mixdown_analysis::spectrum::third_octave_centers_hz;
 use mixdown_dsp::units::db_to_gain;
-use mixdown_session::{CompressorBand, EqBand, EqBandKind, ProcessorSpec, StereoPart};
+use mixdown_session::{
+    CompressorBand, CompressorSpec, EqBand, EqBandKind, ProcessorSpec, StereoPart,
+};
 use serde::Serialize;
 
 /// Largest EQ move toward the default target, dB: gentle, as a generic target deserves.
@@ -338,8 +340,8 @@ pub fn plan(
                 // A slow leveler narrows the range: ratio ≈ wanted compression of the range.
                 let ratio =
                     round_tenth((1.0 + (lra / max_lra - 1.0) * 1.5 * amount).clamp(1.0, 4.0));
-                chain.push(ProcessorSpec::Compressor {
-                    settings: CompressorBand {
+                chain.push(ProcessorSpec::Compressor(CompressorSpec::from_band(
+                    CompressorBand {
                         threshold_db: round_tenth(lufs - 4.0),
                         ratio,
                         knee_db: 10.0,
@@ -347,7 +349,7 @@ pub fn plan(
                         release_ms: 2_500.0,
                         makeup_db: 0.0,
                     },
-                });
+                )));
                 decide(
                     "leveler",
                     format!("loudness range {lra:.1} LU exceeds {max_lra:.0} LU: slow {ratio:.1}:1 leveler"),

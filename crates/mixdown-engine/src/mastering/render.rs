@@ -234,7 +234,7 @@ pub fn master_file(
         .position(|p| {
             matches!(
                 p,
-                ProcessorSpec::MultibandCompressor { .. } | ProcessorSpec::Compressor { .. }
+                ProcessorSpec::MultibandCompressor { .. } | ProcessorSpec::Compressor(_)
             )
         })
         .unwrap_or(plan.pre_limiter.len());
