@@ -11,6 +11,7 @@ mod analyze;
 mod demo;
 mod failure;
 mod master;
+mod mix;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +40,8 @@ enum Command {
     },
     /// Master a mix: exact loudness, no true-peak overs, every decision reported.
     Master(Box<master::MasterArgs>),
+    /// Render a mixing session (tracks, buses, sends, effects) to a stereo mix.
+    Mix(Box<mix::MixArgs>),
     /// Measure loudness (BS.1770-4 / EBU R128), peaks, dynamics and stereo image.
     Analyze {
         /// Audio files (WAV, FLAC, AIFF, Ogg Vorbis, MP3).
@@ -70,5 +73,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Demo { output_dir, force } => demo::run(&output_dir, force),
         Command::Analyze { files, json } => analyze::run(&files, json),
         Command::Master(args) => master::run(&args),
+        Command::Mix(args) => mix::run(&args),
     }
 }

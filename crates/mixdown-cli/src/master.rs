@@ -61,7 +61,7 @@ pub struct MasterArgs {
     force: bool,
 }
 
-fn parse_format(bits: &str) -> Result<OutputFormat, Failure> {
+pub fn parse_format(bits: &str) -> Result<OutputFormat, Failure> {
     match bits {
         "16" => Ok(OutputFormat::Int16),
         "24" => Ok(OutputFormat::Int24),

@@ -10,5 +10,6 @@
 pub mod chain;
 pub mod demo;
 pub mod mastering;
+pub mod mix;
 pub mod pipeline;
 pub mod report;

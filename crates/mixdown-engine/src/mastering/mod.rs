@@ -21,6 +21,7 @@ pub use planner::{
 };
 pub use presets::{default_preset, find_preset, preset_names, Preset, PRESETS};
 pub use profile::{ProfileBuilder, ProgrammeProfile, LOW_END_HZ, MULTIBAND_CROSSOVERS_HZ};
+pub(crate) use render::same_file;
 pub use render::{master_file, MasterJob, Progress, HEAVY_LIMITING_DB, MIN_REFERENCE_S};
 pub use report::{EqCurvePoint, LimiterReport, MasterReport};
 

@@ -2,6 +2,7 @@
 //! programme's own profile (and the references', when given), each with a one-line
 //! reason for the report.
 
+use super::presets::Preset;
 use super::profile::{ProgrammeProfile, LOW_END_HZ, MULTIBAND_CROSSOVERS_HZ};
 use super::tonal::{
     broad_layout, default_target_db, fit_eq, matching_layout, relative_levels_db, smooth,
@@ -93,6 +94,24 @@ pub struct MasteringRequest {
     /// Largest gain of any EQ band, dB; `None`: [`DEFAULT_MAX_EQ_GAIN_DB`] toward the
     /// default target, [`MATCH_MAX_EQ_GAIN_DB`] when matching a reference.
     pub max_eq_gain_db: Option<f64>,
+}
+
+impl MasteringRequest {
+    /// The request a preset makes on its own: its targets, every stage, full amount,
+    /// no reference, no saturation.
+    pub fn for_preset(preset: &Preset) -> Self {
+        Self {
+            preset: preset.name.into(),
+            target_lufs: preset.target_lufs,
+            ceiling_dbtp: preset.ceiling_dbtp,
+            max_loudness_range_lu: preset.max_loudness_range_lu,
+            amount: 1.0,
+            match_dimensions: MatchDimensions::ALL,
+            stages: StageSwitches::ALL,
+            saturation_drive_db: None,
+            max_eq_gain_db: None,
+        }
+    }
 }
 
 /// A decision and why it was taken.

@@ -624,7 +624,7 @@ fn eq_curve(plan: &MasteringPlan, sample_rate_hz: u32) -> Vec<EqCurvePoint> {
 }
 
 /// Whether two paths name the same file (an output must never overwrite an input).
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,

@@ -1,0 +1,139 @@
+//! `mixdown mix SESSION -o OUT ...`.
+
+use crate::failure::Failure;
+use crate::master::{parse_format, print_summary};
+use indicatif::{ProgressBar, ProgressStyle};
+use mixdown_engine::mix::{check_session, load_session, mix_session, MixError, MixJob};
+use mixdown_io::{check_destination, write_text_atomically, Overwrite};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Arguments of `mixdown mix`.
+#[derive(Debug, clap::Args)]
+pub struct MixArgs {
+    /// The session file (TOML; see docs/SESSION.md).
+    session: PathBuf,
+    /// The mix to write (.wav or .flac); not needed with --check.
+    #[arg(short = 'o', long = "output", required_unless_present = "check")]
+    output: Option<PathBuf>,
+    /// Only check the session and its stems: list every problem, render nothing.
+    #[arg(long)]
+    check: bool,
+    /// Also write each track's and each bus's contribution to the mix into this folder.
+    #[arg(long)]
+    stems_out: Option<PathBuf>,
+    /// Master the mix with this preset (overrides the session's [master] preset).
+    #[arg(long)]
+    master_preset: Option<String>,
+    /// Output sample format: 16, 24 or 32f.
+    #[arg(long, default_value = "24")]
+    bits: String,
+    /// Write a JSON report of the render here.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Replace existing output files.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Every problem of a session on its own line, then a one-line failure.
+fn failure(error: MixError) -> Failure {
+    match error {
+        MixError::Problems(problems) => {
+            for problem in &problems.0 {
+                eprintln!("{problem}");
+            }
+            let count = problems.0.len();
+            Failure::bad_input(format!(
+                "{count} problem{} in the session; nothing was rendered",
+                if count == 1 { "" } else { "s" }
+            ))
+        }
+        other => Failure::bad_input(other),
+    }
+}
+
+/// Runs `mixdown mix`.
+pub fn run(args: &MixArgs) -> Result<(), Failure> {
+    if args.check {
+        let loaded = check_session(&args.session).map_err(failure)?;
+        println!(
+            "{}: ok — {} tracks, {} buses, {} Hz",
+            args.session.display(),
+            loaded.session.tracks.len(),
+            loaded.session.buses.len(),
+            loaded.sample_rate_hz
+        );
+        return Ok(());
+    }
+    let Some(output) = &args.output else {
+        return Err(Failure::bad_input("give the mix to write with -o OUT"));
+    };
+    let overwrite = if args.force {
+        Overwrite::Replace
+    } else {
+        Overwrite::Refuse
+    };
+    let job = MixJob {
+        format: parse_format(&args.bits)?,
+        overwrite,
+        stems_dir: args.stems_out.clone(),
+        master_preset: args.master_preset.clone(),
+        ..MixJob::new(output)
+    };
+    if let Some(report_path) = &args.report {
+        if report_path == output || report_path == &args.session {
+            return Err(Failure::bad_input(format!(
+                "{}: the report must not be the session or the mix",
+                report_path.display()
+            )));
+        }
+        check_destination(report_path, overwrite)?;
+    }
+    let loaded = load_session(&args.session).map_err(failure)?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(1000);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} mixing [{bar:40}] {percent:>3}%")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let outcome = mix_session(&loaded, &job, &mut |fraction| {
+        if let Some(bar) = &bar {
+            bar.set_position((fraction * 1000.0) as u64);
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let report = outcome.map_err(failure)?;
+    if let Some(report_path) = &args.report {
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| Failure::bad_input(format!("cannot write the report: {e}")))?;
+        write_text_atomically(report_path, &(json + "\n"), overwrite)?;
+    }
+    let peak = report
+        .mix_peak_dbfs
+        .map_or_else(|| "silent".to_string(), |p| format!("peak {p:+.1} dBFS"));
+    println!(
+        "{} → {}  ({} tracks, {:.1} s at {} Hz, {peak})",
+        args.session.display(),
+        output.display(),
+        report.tracks.len(),
+        report.duration_s,
+        report.sample_rate_hz
+    );
+    if !report.stems_written.is_empty() {
+        println!("  {} stems written", report.stems_written.len());
+    }
+    match &report.mastering {
+        Some(mastering) => print_summary(mastering),
+        None => {
+            for warning in &report.warnings {
+                eprintln!("warning: {warning}");
+            }
+        }
+    }
+    Ok(())
+}
