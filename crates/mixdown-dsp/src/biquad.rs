@@ -198,23 +198,95 @@ impl Biquad {
     /// Filters one sample.
     #[inline]
     pub fn process_sample(&mut self, x: f64) -> f64 {
+        let y = self.tick(x);
+        self.flush_denormals();
+        y
+    }
+
+    /// One sample without the subnormal check: for loops that call
+    /// [`flush_denormals`](Self::flush_denormals) once per block instead (the check
+    /// costs a branch per sample and section; the same arithmetic otherwise).
+    #[inline(always)]
+    pub fn tick(&mut self, x: f64) -> f64 {
         let c = &self.coefficients;
         let y = c.b0 * x + self.s1;
         self.s1 = c.b1 * x - c.a1 * y + self.s2;
         self.s2 = c.b2 * x - c.a2 * y;
-        // A filter ringing out into silence decays into subnormal numbers, which run
-        // ~100× slower on x86; anything this small is inaudible, so flush it to zero.
+        y
+    }
+
+    /// A filter ringing out into silence decays into subnormal numbers, which run
+    /// ~100× slower on x86; anything this small is inaudible, so flush it to zero.
+    #[inline(always)]
+    pub fn flush_denormals(&mut self) {
         if self.s1.abs() < 1e-30 {
             self.s1 = 0.0;
             self.s2 = 0.0;
         }
-        y
     }
 
     /// Filters a slice in place.
     pub fn process_slice(&mut self, samples: &mut [f32]) {
         for s in samples {
             *s = self.process_sample(f64::from(*s)) as f32;
+        }
+    }
+}
+
+/// A biquad section filtering a stereo pair with shared coefficients: the same
+/// arithmetic as [`Biquad::tick`] on each channel, written lane-wise on `[f64; 2]` so
+/// the compiler runs both channels in one SIMD register (SSE2, always present on
+/// x86-64): half the instructions of two scalar sections.
+#[derive(Debug, Clone, Copy)]
+pub struct StereoBiquad {
+    b0: [f64; 2],
+    b1: [f64; 2],
+    b2: [f64; 2],
+    a1: [f64; 2],
+    a2: [f64; 2],
+    s1: [f64; 2],
+    s2: [f64; 2],
+}
+
+impl StereoBiquad {
+    /// A section with cleared state.
+    pub fn new(c: BiquadCoefficients) -> Self {
+        Self {
+            b0: [c.b0; 2],
+            b1: [c.b1; 2],
+            b2: [c.b2; 2],
+            a1: [c.a1; 2],
+            a2: [c.a2; 2],
+            s1: [0.0; 2],
+            s2: [0.0; 2],
+        }
+    }
+
+    /// Clears the state.
+    pub fn reset(&mut self) {
+        self.s1 = [0.0; 2];
+        self.s2 = [0.0; 2];
+    }
+
+    /// One stereo frame, `[left, right]`.
+    #[inline(always)]
+    pub fn tick(&mut self, x: [f64; 2]) -> [f64; 2] {
+        let mut y = [0.0; 2];
+        for ch in 0..2 {
+            y[ch] = self.b0[ch] * x[ch] + self.s1[ch];
+            self.s1[ch] = self.b1[ch] * x[ch] - self.a1[ch] * y[ch] + self.s2[ch];
+            self.s2[ch] = self.b2[ch] * x[ch] - self.a2[ch] * y[ch];
+        }
+        y
+    }
+
+    /// As [`Biquad::flush_denormals`], per channel.
+    pub fn flush_denormals(&mut self) {
+        for ch in 0..2 {
+            if self.s1[ch].abs() < 1e-30 {
+                self.s1[ch] = 0.0;
+                self.s2[ch] = 0.0;
+            }
         }
     }
 }

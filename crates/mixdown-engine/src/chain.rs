@@ -60,6 +60,45 @@ pub fn compressor_settings(band: &CompressorBand) -> CompressorSettings {
     }
 }
 
+/// The biquad sections of a stage that filters every channel alike (high-pass,
+/// low-pass, stereo EQ), or `None` for any other stage. Consecutive such stages can
+/// run as one cascade: the same sections in the same order give the same samples.
+pub fn filter_sections(
+    spec: &ProcessorSpec,
+    sample_rate_hz: f64,
+) -> Option<Vec<BiquadCoefficients>> {
+    match spec {
+        ProcessorSpec::Highpass {
+            freq,
+            slope_db_per_oct,
+        } => Some(butterworth_sections(
+            PassKind::HighPass,
+            slope_db_per_oct / 6,
+            *freq,
+            sample_rate_hz,
+        )),
+        ProcessorSpec::Lowpass {
+            freq,
+            slope_db_per_oct,
+        } => Some(butterworth_sections(
+            PassKind::LowPass,
+            slope_db_per_oct / 6,
+            *freq,
+            sample_rate_hz,
+        )),
+        ProcessorSpec::Eq {
+            bands,
+            part: StereoPart::Stereo,
+        } => Some(
+            bands
+                .iter()
+                .map(|b| eq_band_coefficients(b, sample_rate_hz))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
 /// A compressor for a broadband compressor stage (its sidechain key, if any, is the
 /// caller's to feed through [`Compressor::process_with_key`]).
 pub fn compressor_for(spec: &CompressorSpec) -> Compressor {
@@ -82,18 +121,13 @@ pub fn build_processor(
 ) -> Box<dyn Processor> {
     let rate = f64::from(sample_rate_hz);
     match spec {
-        ProcessorSpec::Highpass {
-            freq,
-            slope_db_per_oct,
+        ProcessorSpec::Highpass { .. }
+        | ProcessorSpec::Lowpass { .. }
+        | ProcessorSpec::Eq {
+            part: StereoPart::Stereo,
+            ..
         } => Box::new(FilterChain::new(
-            butterworth_sections(PassKind::HighPass, slope_db_per_oct / 6, *freq, rate),
-            FilterTarget::AllChannels,
-        )),
-        ProcessorSpec::Lowpass {
-            freq,
-            slope_db_per_oct,
-        } => Box::new(FilterChain::new(
-            butterworth_sections(PassKind::LowPass, slope_db_per_oct / 6, *freq, rate),
+            filter_sections(spec, rate).unwrap_or_default(),
             FilterTarget::AllChannels,
         )),
         ProcessorSpec::Eq { bands, part } => Box::new(FilterChain::new(
@@ -102,9 +136,8 @@ pub fn build_processor(
                 .map(|b| eq_band_coefficients(b, rate))
                 .collect(),
             match part {
-                StereoPart::Stereo => FilterTarget::AllChannels,
                 StereoPart::Mid => FilterTarget::Mid,
-                StereoPart::Side => FilterTarget::Side,
+                _ => FilterTarget::Side,
             },
         )),
         ProcessorSpec::Compressor(compressor) => Box::new(compressor_for(compressor)),

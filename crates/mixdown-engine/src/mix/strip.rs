@@ -2,8 +2,9 @@
 //! through its chain and fader. Every buffer is sized once, when the strip is built.
 
 use super::source::StemSource;
-use crate::chain::{build_processor, compressor_for};
+use crate::chain::{build_processor, compressor_for, filter_sections};
 use mixdown_dsp::dynamics::Compressor;
+use mixdown_dsp::filters::{FilterChain, FilterTarget};
 use mixdown_dsp::stereo::{balance_gains, PanLaw};
 use mixdown_dsp::units::db_to_gain;
 use mixdown_dsp::{FixedDelay, Processor};
@@ -56,11 +57,25 @@ impl StageChain {
         channel_count: usize,
         track_index: &dyn Fn(&str) -> Option<usize>,
     ) -> Self {
-        let mut stages = Vec::with_capacity(specs.len());
-        let mut latency_before = Vec::with_capacity(specs.len());
-        let mut latency_frames = 0;
-        let mut tail_frames = 0;
+        // Consecutive filters (high-pass, low-pass, stereo EQ) run as one cascade:
+        // one pass over the block instead of one per stage, the same samples.
+        let mut processors: Vec<Stage> = Vec::with_capacity(specs.len());
+        let mut pending_sections = Vec::new();
+        let flush = |pending: &mut Vec<_>, processors: &mut Vec<Stage>| {
+            if !pending.is_empty() {
+                let sections = std::mem::take(pending);
+                processors.push(Stage::Plain(Box::new(FilterChain::new(
+                    sections,
+                    FilterTarget::AllChannels,
+                ))));
+            }
+        };
         for spec in specs {
+            if let Some(sections) = filter_sections(spec, f64::from(sample_rate_hz)) {
+                pending_sections.extend(sections);
+                continue;
+            }
+            flush(&mut pending_sections, &mut processors);
             let keyed = match spec {
                 ProcessorSpec::Compressor(c) => c
                     .sidechain
@@ -69,28 +84,35 @@ impl StageChain {
                     .map(|key_track| (compressor_for(c), key_track)),
                 _ => None,
             };
-            let stage = match keyed {
-                Some((mut compressor, key_track)) => {
-                    compressor.prepare(sample_rate_hz, max_block_frames, channel_count);
-                    let mut key_delay = FixedDelay::new(0);
+            processors.push(match keyed {
+                Some((compressor, key_track)) => Stage::Keyed {
+                    compressor: Box::new(compressor),
+                    key_track,
+                    key_delay: FixedDelay::new(0),
+                    key_scratch: planar(2, max_block_frames),
+                },
+                None => Stage::Plain(build_processor(spec, sample_rate_hz, tempo_bpm)),
+            });
+        }
+        flush(&mut pending_sections, &mut processors);
+
+        let mut stages = Vec::with_capacity(processors.len());
+        let mut latency_before = Vec::with_capacity(processors.len());
+        let mut latency_frames = 0;
+        let mut tail_frames = 0;
+        for mut stage in processors {
+            let processor: &mut dyn Processor = match &mut stage {
+                Stage::Plain(p) => p.as_mut(),
+                Stage::Keyed {
+                    compressor,
+                    key_delay,
+                    ..
+                } => {
                     key_delay.prepare(sample_rate_hz, max_block_frames, 2);
-                    Stage::Keyed {
-                        compressor: Box::new(compressor),
-                        key_track,
-                        key_delay,
-                        key_scratch: planar(2, max_block_frames),
-                    }
-                }
-                None => {
-                    let mut processor = build_processor(spec, sample_rate_hz, tempo_bpm);
-                    processor.prepare(sample_rate_hz, max_block_frames, channel_count);
-                    Stage::Plain(processor)
+                    compressor.as_mut()
                 }
             };
-            let processor: &dyn Processor = match &stage {
-                Stage::Plain(p) => p.as_ref(),
-                Stage::Keyed { compressor, .. } => compressor.as_ref(),
-            };
+            processor.prepare(sample_rate_hz, max_block_frames, channel_count);
             latency_before.push(latency_frames);
             latency_frames += processor.latency_frames();
             tail_frames += processor.tail_frames();
