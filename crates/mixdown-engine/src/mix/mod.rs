@@ -6,7 +6,7 @@ mod render;
 mod source;
 mod strip;
 
-pub use render::Graph;
+pub use render::{Graph, Mixer};
 
 use crate::mastering::{self, MasterError, MasterJob, MasterReport, MasteringRequest};
 use mixdown_io::{AudioReader, AudioWriter, EncodeOptions, IoError, OutputFormat, Overwrite};
@@ -361,14 +361,11 @@ pub fn mix_session(
     }
 
     let total = length + graph.master_latency_frames() as u64;
-    let mut index = 0u64;
+    let master_latency = graph.master_latency_frames() as u64;
     let mut peak = 0.0f32;
     let mut clipped_samples = 0u64;
-    let master_latency = graph.master_latency_frames() as u64;
-    while index < total {
-        let frames = (total - index).min(graph.block_frames as u64) as usize;
-        graph.render_block(frames)?;
-        let master = graph.master_output();
+    let mut consume = |mixer: &Mixer, index: u64, frames: usize| -> Result<(), MixError> {
+        let master = mixer.master_output();
         // Peak over the frames that reach the file.
         let from = master_latency.saturating_sub(index).min(frames as u64) as usize;
         for channel in master {
@@ -380,14 +377,17 @@ pub fn mix_session(
         mix_writer.write(master, index, frames)?;
         for (node, writer, _) in &mut stem_writers {
             let block = match *node {
-                StemNode::Track(t) => graph.track_output(t),
-                StemNode::Bus(b) => graph.bus_output(b),
+                StemNode::Track(t) => mixer.track_output(t),
+                StemNode::Bus(b) => mixer.bus_output(b),
             };
             writer.write(block, index, frames)?;
         }
-        index += frames as u64;
-        progress(if preset.is_some() { 0.5 } else { 1.0 } * index as f64 / total as f64);
-    }
+        Ok(())
+    };
+    let share = if preset.is_some() { 0.5 } else { 1.0 };
+    graph.run(total, &mut consume, &mut |done| {
+        progress(share * done as f64 / total as f64);
+    })?;
     mix_writer.finish()?;
     let mut stems_written = Vec::new();
     for (_, writer, path) in stem_writers {

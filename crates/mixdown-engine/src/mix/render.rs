@@ -40,12 +40,41 @@ struct Edge {
 }
 
 /// A session turned into strips, buses and edges, ready to render.
+///
+/// Rendering is a two-stage pipeline: while the buses, the master and the files
+/// take block `k` (from the track outputs handed over in `taps`), the track strips
+/// already render block `k + 1` on the other threads. The order of operations on
+/// each node is unchanged, so the output does not depend on it.
 pub struct Graph {
+    tracks: TrackStage,
+    mixer: Mixer,
+    /// Frames of the mix on the timeline (longest placed stem plus tails).
+    pub length_frames: u64,
+    /// Frames per block.
+    pub block_frames: usize,
+}
+
+/// The track strips.
+struct TrackStage {
     /// Track strips in wave order.
     strips: Vec<TrackStrip>,
     /// Ranges of `strips` that may render in parallel, in order.
     waves: Vec<Range<usize>>,
     /// Position in `strips` of each session track.
+    strip_of_track: Vec<usize>,
+}
+
+/// The outputs of one track strip for one block, handed from the tracks to the mixer.
+struct TrackTaps {
+    post: Planar,
+    pre: Option<Planar>,
+}
+
+/// The buses and the master, fed by the track outputs of a block.
+pub struct Mixer {
+    /// Track outputs of the block being mixed, by strip position.
+    taps: Vec<TrackTaps>,
+    /// Position in `taps` of each session track.
     strip_of_track: Vec<usize>,
     /// Session buses, then the master (last).
     buses: Vec<BusStrip>,
@@ -55,10 +84,8 @@ pub struct Graph {
     incoming: Vec<Vec<Edge>>,
     /// Output latency of each bus, frames.
     bus_latency_frames: Vec<usize>,
-    /// Frames of the mix on the timeline (longest placed stem plus tails).
-    pub length_frames: u64,
-    /// Frames per block.
-    pub block_frames: usize,
+    /// Output latency of each track strip, by session track.
+    track_latency_frames: Vec<usize>,
 }
 
 /// Latency and tail of a node, frames.
@@ -263,14 +290,28 @@ impl Graph {
             .map(|b| b.expect("every bus is in the render order"))
             .collect();
 
+        let taps = strips
+            .iter()
+            .map(|strip| TrackTaps {
+                post: planar(2, block_frames),
+                pre: strip.pre_fader.as_ref().map(|_| planar(2, block_frames)),
+            })
+            .collect();
         Ok(Self {
-            strips,
-            waves: wave_ranges,
-            strip_of_track,
-            buses,
-            bus_order,
-            incoming,
-            bus_latency_frames: bus_timing.iter().map(|t| t.latency).collect(),
+            mixer: Mixer {
+                taps,
+                strip_of_track: strip_of_track.clone(),
+                buses,
+                bus_order,
+                incoming,
+                bus_latency_frames: bus_timing.iter().map(|t| t.latency).collect(),
+                track_latency_frames: track_timing.iter().map(|t| t.latency).collect(),
+            },
+            tracks: TrackStage {
+                strips,
+                waves: wave_ranges,
+                strip_of_track,
+            },
             length_frames: timeline_end + bus_timing[master].tail as u64,
             block_frames,
         })
@@ -278,21 +319,67 @@ impl Graph {
 
     /// Frames by which the master output lags the timeline.
     pub fn master_latency_frames(&self) -> usize {
-        self.bus_latency_frames[self.buses.len() - 1]
+        self.mixer.master_latency_frames()
     }
 
     /// Output latency of session track `t`, frames.
     pub fn track_latency_frames(&self, t: usize) -> usize {
-        self.strips[self.strip_of_track[t]].output_latency_frames
+        self.mixer.track_latency_frames[t]
     }
 
     /// Output latency of session bus `b`, frames.
     pub fn bus_latency_frames(&self, b: usize) -> usize {
-        self.bus_latency_frames[b]
+        self.mixer.bus_latency_frames[b]
     }
 
-    /// Renders the next `frames` frames (at most `block_frames`) through every node.
-    pub fn render_block(&mut self, frames: usize) -> Result<(), IoError> {
+    /// Renders `total_frames` frames, block by block; `consume` gets the mixer after
+    /// each block (its outputs) with the block's first frame and length, and
+    /// `progress` the frames done. The first error stops the render.
+    pub fn run(
+        &mut self,
+        total_frames: u64,
+        consume: &mut (dyn FnMut(&Mixer, u64, usize) -> Result<(), MixError> + std::marker::Send),
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), MixError> {
+        let block = self.block_frames as u64;
+        let Self { tracks, mixer, .. } = self;
+        let mut index = 0u64;
+        let first = total_frames.min(block) as usize;
+        if first > 0 {
+            tracks.render(first)?;
+            tracks.hand_over(&mut mixer.taps);
+        }
+        while index < total_frames {
+            let frames = (total_frames - index).min(block) as usize;
+            let next = (total_frames - index - frames as u64).min(block) as usize;
+            let (rendered, mixed) = rayon::join(
+                || {
+                    if next > 0 {
+                        tracks.render(next)
+                    } else {
+                        Ok(())
+                    }
+                },
+                || {
+                    mixer.render(frames);
+                    consume(mixer, index, frames)
+                },
+            );
+            rendered?;
+            mixed?;
+            if next > 0 {
+                tracks.hand_over(&mut mixer.taps);
+            }
+            index += frames as u64;
+            progress(index);
+        }
+        Ok(())
+    }
+}
+
+impl TrackStage {
+    /// Renders the next `frames` frames of every strip, wave by wave.
+    fn render(&mut self, frames: usize) -> Result<(), IoError> {
         for wave in &self.waves {
             let (done, current) = self.strips.split_at_mut(wave.start);
             let current = &mut current[..wave.len()];
@@ -307,8 +394,25 @@ impl Graph {
                     .try_for_each(|strip| strip.render(frames, &keys))?;
             }
         }
-        let strips = &self.strips;
-        let outputs: Vec<&[Vec<f32>]> = strips.iter().map(|s| s.output.as_slice()).collect();
+        Ok(())
+    }
+
+    /// Swaps the strips' fresh outputs with the mixer's spent ones (no copy).
+    fn hand_over(&mut self, taps: &mut [TrackTaps]) {
+        for (strip, taps) in self.strips.iter_mut().zip(taps) {
+            std::mem::swap(&mut strip.output, &mut taps.post);
+            if let (Some(strip_pre), Some(taps_pre)) = (&mut strip.pre_fader, &mut taps.pre) {
+                std::mem::swap(strip_pre, taps_pre);
+            }
+        }
+    }
+}
+
+impl Mixer {
+    /// Sums and processes every bus, then the master, for `frames` frames.
+    fn render(&mut self, frames: usize) {
+        let taps = &self.taps;
+        let outputs: Vec<&[Vec<f32>]> = taps.iter().map(|t| t.post.as_slice()).collect();
         let strip_of_track = &self.strip_of_track;
         let keys = |track: usize| outputs[strip_of_track[track]];
         for &b in &self.bus_order {
@@ -316,8 +420,8 @@ impl Graph {
             signal.iter_mut().for_each(|c| c[..frames].fill(0.0));
             for edge in &mut self.incoming[b] {
                 let tap: &[Vec<f32>] = match edge.from {
-                    Tap::TrackPost(s) => &strips[s].output,
-                    Tap::TrackPre(s) => strips[s].pre_fader.as_deref().unwrap_or(&[]),
+                    Tap::TrackPost(s) => &taps[s].post,
+                    Tap::TrackPre(s) => taps[s].pre.as_deref().unwrap_or(&[]),
                     Tap::BusPost(j) => &self.buses[j].signal,
                     Tap::BusPre(j) => self.buses[j].pre_fader.as_deref().unwrap_or(&[]),
                 };
@@ -338,20 +442,24 @@ impl Graph {
             self.buses[b].signal = signal;
             self.buses[b].render(frames, &keys);
         }
-        Ok(())
     }
 
-    /// The master output of the last block.
+    /// Frames by which the master output lags the timeline.
+    pub fn master_latency_frames(&self) -> usize {
+        self.bus_latency_frames[self.buses.len() - 1]
+    }
+
+    /// The master output of the block.
     pub fn master_output(&self) -> &[Vec<f32>] {
         &self.buses[self.buses.len() - 1].signal
     }
 
-    /// The output of session track `t` in the last block.
+    /// The output of session track `t` in the block.
     pub fn track_output(&self, t: usize) -> &[Vec<f32>] {
-        &self.strips[self.strip_of_track[t]].output
+        &self.taps[self.strip_of_track[t]].post
     }
 
-    /// The output of session bus `b` in the last block.
+    /// The output of session bus `b` in the block.
     pub fn bus_output(&self, b: usize) -> &[Vec<f32>] {
         &self.buses[b].signal
     }
