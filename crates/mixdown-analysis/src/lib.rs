@@ -12,10 +12,12 @@ pub mod levels;
 pub mod loudness;
 pub mod metrics;
 pub mod spectrum;
+pub mod stem;
 
 pub use loudness::{LoudnessMeter, LoudnessReport};
 pub use metrics::{analyze, Analyzer, Metrics};
 pub use spectrum::{third_octave_spectrum, SpectrumAnalyzer, ThirdOctaveBand, ThirdOctaveSpectrum};
+pub use stem::{StemAnalyzer, StemFeatures};
 
 /// Why a measurement could not be made.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]

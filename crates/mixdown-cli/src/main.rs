@@ -8,6 +8,7 @@
 //! Exit codes: 0 success, 1 bad input or usage (one line on stderr), 2 internal error.
 
 mod analyze;
+mod automix;
 mod demo;
 mod failure;
 mod master;
@@ -40,6 +41,8 @@ enum Command {
     },
     /// Master a mix: exact loudness, no true-peak overs, every decision reported.
     Master(Box<master::MasterArgs>),
+    /// Mix stems automatically: balance, pan, EQ, compression, reverb, every decision explained.
+    Automix(Box<automix::AutomixArgs>),
     /// Render a mixing session (tracks, buses, sends, effects) to a stereo mix.
     Mix(Box<mix::MixArgs>),
     /// Measure loudness (BS.1770-4 / EBU R128), peaks, dynamics and stereo image.
@@ -74,5 +77,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Analyze { files, json } => analyze::run(&files, json),
         Command::Master(args) => master::run(&args),
         Command::Mix(args) => mix::run(&args),
+        Command::Automix(args) => automix::run(&args),
     }
 }

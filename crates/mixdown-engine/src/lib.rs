@@ -7,6 +7,7 @@
 //! streams files through `mixdown-io` (it never touches bytes itself). It must not
 //! parse command lines or print: progress and results go back to the caller.
 
+pub mod automix;
 pub mod chain;
 pub mod demo;
 pub mod mastering;

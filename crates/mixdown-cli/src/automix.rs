@@ -1,0 +1,145 @@
+//! `mixdown automix STEM_DIR|STEM... -o OUT ...`.
+
+use crate::failure::Failure;
+use crate::master::{parse_format, print_summary};
+use indicatif::{ProgressBar, ProgressStyle};
+use mixdown_engine::automix::{automix, AutomixJob};
+use mixdown_io::{check_destination, write_text_atomically, Overwrite};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Arguments of `mixdown automix`.
+#[derive(Debug, clap::Args)]
+pub struct AutomixArgs {
+    /// A folder of stems, or stem files.
+    #[arg(required = true)]
+    stems: Vec<PathBuf>,
+    /// The mix to write (.wav or .flac).
+    #[arg(short = 'o', long = "output")]
+    output: PathBuf,
+    /// Also write the editable session (TOML) here; `mixdown mix` renders it to the same audio.
+    #[arg(long)]
+    session: Option<PathBuf>,
+    /// Also write each stem's processed contribution to the mix into this folder.
+    #[arg(long)]
+    stems_out: Option<PathBuf>,
+    /// Master the automix with this preset (spotify, apple, ...).
+    #[arg(long)]
+    master_preset: Option<String>,
+    /// Output sample format: 16, 24 or 32f.
+    #[arg(long, default_value = "24")]
+    bits: String,
+    /// Write every decision and its reason here (JSON).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Replace existing output files.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Runs `mixdown automix`.
+pub fn run(args: &AutomixArgs) -> Result<(), Failure> {
+    let overwrite = if args.force {
+        Overwrite::Replace
+    } else {
+        Overwrite::Refuse
+    };
+    if let Some(preset) = &args.master_preset {
+        if mixdown_engine::mastering::find_preset(preset).is_none() {
+            return Err(Failure::bad_input(format!(
+                "--master-preset {preset}: unknown preset (one of: {})",
+                mixdown_engine::mastering::preset_names()
+            )));
+        }
+    }
+    let outputs = [
+        Some(&args.output),
+        args.session.as_ref(),
+        args.report.as_ref(),
+    ];
+    for (i, a) in outputs.iter().enumerate() {
+        for b in &outputs[i + 1..] {
+            if let (Some(a), Some(b)) = (a, b) {
+                if a == b {
+                    return Err(Failure::bad_input(format!(
+                        "{}: given as two different outputs",
+                        a.display()
+                    )));
+                }
+            }
+        }
+    }
+    if let Some(report) = &args.report {
+        check_destination(report, overwrite)?;
+    }
+    let job = AutomixJob {
+        output: args.output.clone(),
+        session: args.session.clone(),
+        stems_dir: args.stems_out.clone(),
+        master_preset: args.master_preset.clone(),
+        format: parse_format(&args.bits)?,
+        overwrite,
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(1000);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} automix [{bar:40}] {percent:>3}%")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let outcome = automix(&args.stems, &job, &mut |fraction| {
+        if let Some(bar) = &bar {
+            bar.set_position((fraction * 1000.0) as u64);
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let report = outcome.map_err(Failure::bad_input)?;
+    if let Some(path) = &args.report {
+        let json = serde_json::to_string_pretty(&report)
+            .map_err(|e| Failure::bad_input(format!("cannot write the report: {e}")))?;
+        write_text_atomically(path, &(json + "\n"), overwrite)?;
+    }
+    println!(
+        "{} stems → {}  (mix {} LUFS, peak {} dBFS)",
+        report.stems.len(),
+        args.output.display(),
+        report
+            .mix_loudness_lufs
+            .map_or_else(|| "–".into(), |l| format!("{l:.1}")),
+        report
+            .mix_peak_dbfs
+            .map_or_else(|| "–".into(), |p| format!("{p:.1}")),
+    );
+    println!(
+        "  {:<24} {:<14} {:>7} {:>6} {:>9} {:>9}",
+        "stem", "class", "gain dB", "pan", "target LU", "after LU"
+    );
+    for stem in &report.stems {
+        let lu = |v: Option<f64>| v.map_or_else(|| "–".to_string(), |v| format!("{v:+.1}"));
+        println!(
+            "  {:<24} {:<14} {:>7.1} {:>+6.2} {:>9.1} {:>9}{}",
+            stem.name,
+            format!("{:?}", stem.classification.class),
+            stem.gain_db,
+            stem.pan,
+            stem.target_relative_lu,
+            lu(stem.relative_lu_after),
+            if stem.muted { "  (silent, muted)" } else { "" }
+        );
+    }
+    if let Some(session) = &report.session {
+        println!("  session: {}", session.display());
+    }
+    match &report.mastering {
+        Some(mastering) => print_summary(mastering),
+        None => {
+            for warning in &report.warnings {
+                eprintln!("warning: {warning}");
+            }
+        }
+    }
+    Ok(())
+}
