@@ -3,7 +3,7 @@
 use crate::failure::Failure;
 use crate::master::{parse_format, print_summary};
 use indicatif::{ProgressBar, ProgressStyle};
-use mixdown_engine::automix::{automix, AutomixJob};
+use mixdown_engine::automix::{automix, AutomixJob, AutomixReport};
 use mixdown_io::{check_destination, write_text_atomically, Overwrite};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -102,10 +102,24 @@ pub fn run(args: &AutomixArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::bad_input(format!("cannot write the report: {e}")))?;
         write_text_atomically(path, &(json + "\n"), overwrite)?;
     }
+    print_report(&report, &args.output);
+    match &report.mastering {
+        Some(mastering) => print_summary(mastering),
+        None => {
+            for warning in &report.warnings {
+                eprintln!("warning: {warning}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The per-stem decisions as a table on stdout.
+pub fn print_report(report: &AutomixReport, output: &std::path::Path) {
     println!(
         "{} stems → {}  (mix {} LUFS, peak {} dBFS)",
         report.stems.len(),
-        args.output.display(),
+        output.display(),
         report
             .mix_loudness_lufs
             .map_or_else(|| "–".into(), |l| format!("{l:.1}")),
@@ -133,13 +147,4 @@ pub fn run(args: &AutomixArgs) -> Result<(), Failure> {
     if let Some(session) = &report.session {
         println!("  session: {}", session.display());
     }
-    match &report.mastering {
-        Some(mastering) => print_summary(mastering),
-        None => {
-            for warning in &report.warnings {
-                eprintln!("warning: {warning}");
-            }
-        }
-    }
-    Ok(())
 }

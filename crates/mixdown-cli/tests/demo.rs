@@ -18,7 +18,7 @@ fn demo(dir: &Path, extra: &[&str]) -> Output {
 const STEMS: [&str; 6] = ["kick", "snare", "hats", "bass", "pad", "lead"];
 
 #[test]
-fn demo_writes_stems_their_sum_and_analysis_deterministically() {
+fn demo_writes_stems_their_automix_session_analysis_and_master_deterministically() {
     let root = tempfile::tempdir().unwrap();
     let first = root.path().join("first");
     let output = demo(&first, &[]);
@@ -35,34 +35,47 @@ fn demo_writes_stems_their_sum_and_analysis_deterministically() {
     assert_eq!(mix.channel_count(), 2);
     assert!(mix.duration_s() >= 30.0);
 
-    // mix.wav is the plain sum: the decoded stems add up to it within the 24-bit
-    // dither of each file (7 files × ±1.5 LSB at most).
-    let mut sum = vec![vec![0.0f64; mix.frame_count()]; 2];
+    // mix.wav is the automix of the stems; its session renders to the same bytes.
     for stem in STEMS {
         let audio = decode_file(&first.join("stems").join(format!("{stem}.wav")))
             .unwrap()
             .audio;
-        assert_eq!(audio.frame_count(), mix.frame_count(), "{stem}");
         assert!(
             audio.channels[0].iter().any(|&x| x != 0.0),
             "{stem} is silent"
         );
-        for (acc, channel) in sum.iter_mut().zip(&audio.channels) {
-            for (a, &x) in acc.iter_mut().zip(channel) {
-                *a += f64::from(x);
-            }
-        }
     }
-    let lsb = 1.0 / 8_388_608.0;
-    let worst = sum
-        .iter()
-        .zip(&mix.channels)
-        .flat_map(|(s, m)| s.iter().zip(m).map(|(a, &b)| (a - f64::from(b)).abs()))
-        .fold(0.0, f64::max);
+    let rendered = first.join("rendered.wav");
+    let run = Command::new(env!("CARGO_BIN_EXE_mixdown"))
+        .args(["mix", first.join("mix.toml").to_str().unwrap(), "-o"])
+        .arg(&rendered)
+        .output()
+        .unwrap();
     assert!(
-        worst <= 7.0 * 1.5 * lsb,
-        "mix differs from the stem sum by {worst}"
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
     );
+    assert!(
+        std::fs::read(&rendered).unwrap() == std::fs::read(first.join("mix.wav")).unwrap(),
+        "mix.toml must render to mix.wav"
+    );
+    std::fs::remove_file(&rendered).unwrap();
+    let automix: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(first.join("automix-report.json")).unwrap())
+            .unwrap();
+    let decided = automix["stems"].as_array().unwrap();
+    assert_eq!(decided.len(), STEMS.len());
+    // The lead sits on top of the balance.
+    let after = |name: &str| {
+        decided.iter().find(|s| s["name"] == name).unwrap()["relative_lu_after"]
+            .as_f64()
+            .unwrap()
+    };
+    for stem in STEMS.iter().filter(|&&s| s != "lead") {
+        assert!(after("lead") > after(stem), "lead vs {stem}");
+    }
+    assert!(stdout.contains("the automix"), "{stdout}");
 
     let analysis = std::fs::read_to_string(first.join("analysis.jsonl")).unwrap();
     let records: Vec<serde_json::Value> = analysis
@@ -90,7 +103,13 @@ fn demo_writes_stems_their_sum_and_analysis_deterministically() {
     // Same program, same bytes.
     let second = root.path().join("second");
     assert!(demo(&second, &[]).status.success());
-    for file in ["mix.wav", "stems/kick.wav", "stems/lead.wav", "master.wav"] {
+    for file in [
+        "mix.wav",
+        "mix.toml",
+        "stems/kick.wav",
+        "stems/lead.wav",
+        "master.wav",
+    ] {
         assert_eq!(
             std::fs::read(first.join(file)).unwrap(),
             std::fs::read(second.join(file)).unwrap(),
