@@ -8,12 +8,14 @@
 //! files, formats or sessions (it takes planar `f32` slices), and it must not change
 //! the audio it measures.
 
+pub mod gated;
 pub mod levels;
 pub mod loudness;
 pub mod metrics;
 pub mod spectrum;
 pub mod stem;
 
+pub use gated::GatedLoudness;
 pub use loudness::{LoudnessMeter, LoudnessReport};
 pub use metrics::{analyze, Analyzer, Metrics};
 pub use spectrum::{third_octave_spectrum, SpectrumAnalyzer, ThirdOctaveBand, ThirdOctaveSpectrum};

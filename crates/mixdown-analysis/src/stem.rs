@@ -1,8 +1,8 @@
 //! What automix needs to know about one stem: how loud it is where it plays, how its
 //! level is distributed, where its energy sits in frequency, how percussive it is.
 
+use crate::gated::GatedLoudness;
 use crate::levels::LevelStats;
-use crate::loudness::LoudnessMeter;
 use crate::spectrum::{SpectrumAnalyzer, ThirdOctaveSpectrum};
 use crate::AnalysisError;
 use mixdown_dsp::units::power_to_db;
@@ -57,7 +57,7 @@ pub struct StemFeatures {
 pub struct StemAnalyzer {
     sample_rate_hz: u32,
     frames: u64,
-    loudness: LoudnessMeter,
+    loudness: GatedLoudness,
     levels: LevelStats,
     spectrum: SpectrumAnalyzer,
     mono: Vec<f32>,
@@ -69,12 +69,12 @@ pub struct StemAnalyzer {
 }
 
 impl StemAnalyzer {
-    /// An analyzer for `channel_count` channels at `sample_rate_hz`.
+    /// An analyzer for `channel_count` channels (1 or 2: stems) at `sample_rate_hz`.
     pub fn new(channel_count: usize, sample_rate_hz: u32) -> Result<Self, AnalysisError> {
         Ok(Self {
             sample_rate_hz,
             frames: 0,
-            loudness: LoudnessMeter::integrated_only(channel_count, sample_rate_hz)?,
+            loudness: GatedLoudness::new(channel_count, sample_rate_hz),
             levels: LevelStats::new(channel_count),
             spectrum: SpectrumAnalyzer::new(sample_rate_hz),
             mono: Vec::new(),
@@ -87,7 +87,7 @@ impl StemAnalyzer {
 
     /// Adds one planar block.
     pub fn add(&mut self, block: &[&[f32]]) -> Result<(), AnalysisError> {
-        self.loudness.add(block)?;
+        self.loudness.add(block);
         self.levels.add(block);
         let frames = block.first().map_or(0, |c| c.len());
         self.frames += frames as u64;
@@ -156,7 +156,7 @@ impl StemAnalyzer {
         let active_s = active.len() as f64 * FRAME_MS / 1000.0;
         StemFeatures {
             duration_s: self.frames as f64 / f64::from(self.sample_rate_hz),
-            active_loudness_lufs: self.loudness.finish().integrated_lufs,
+            active_loudness_lufs: self.loudness.loudness_lufs(),
             active_fraction,
             peak_dbfs: self.levels.sample_peak_dbfs(),
             level_percentiles_db,

@@ -15,11 +15,12 @@
 pub mod classify;
 pub mod plan;
 
-use crate::mastering::MasterReport;
-use crate::mix::{load_session, mix_session, MixError, MixJob};
+use crate::mastering::{self, MasterJob, MasterReport, MasteringRequest};
+use crate::mix::{load_session, mix_session, MixError, MixJob, MixLoudness};
 use classify::{classify, Classification};
-use mixdown_analysis::{AnalysisError, LoudnessMeter, StemAnalyzer, StemFeatures};
-use mixdown_io::{AudioReader, IoError, OutputFormat, Overwrite};
+use mixdown_analysis::{AnalysisError, StemAnalyzer, StemFeatures};
+use mixdown_dsp::units::{db_to_gain, gain_to_db};
+use mixdown_io::{AudioReader, AudioWriter, EncodeOptions, IoError, OutputFormat, Overwrite};
 use mixdown_session::{
     Bus, CompressorSpec, DetectorKind, EqBand, InstrumentClass, Master, ProcessorSpec, Session,
     Track,
@@ -205,21 +206,6 @@ pub fn analyze_stem(path: &Path) -> Result<StemFeatures, AutomixError> {
     Ok(analyzer.finish())
 }
 
-/// Integrated loudness and sample peak of a file.
-fn measure(path: &Path) -> Result<(Option<f64>, Option<f64>), AutomixError> {
-    let mut reader = AudioReader::open(path)?;
-    let mut meter =
-        LoudnessMeter::integrated_only(reader.channel_count(), reader.sample_rate_hz())?;
-    let mut peak = 0.0f32;
-    while let Some(block) = reader.next_block()? {
-        let slices: Vec<&[f32]> = block.iter().map(Vec::as_slice).collect();
-        meter.add(&slices)?;
-        peak = block.iter().flatten().fold(peak, |m, &x| m.max(x.abs()));
-    }
-    let peak_dbfs = (peak > 0.0).then(|| mixdown_dsp::units::gain_to_db(f64::from(peak)));
-    Ok((meter.finish().integrated_lufs, peak_dbfs))
-}
-
 /// Track names from file names, made unique.
 fn track_names(stems: &[PathBuf]) -> Vec<String> {
     let mut names: Vec<String> = Vec::with_capacity(stems.len());
@@ -337,8 +323,7 @@ pub fn automix(
         )
     };
     let probe = work.path().join("probe.toml");
-    let probe_stems = work.path().join("stems");
-    let rendered = render_probe(&session_at(&plans, 0.0, work.path()), &probe, &probe_stems)?;
+    let rendered = render_probe(&session_at(&plans, 0.0, work.path()), &probe)?;
     progress(0.45);
     if let Some(mix_lufs) = rendered.mix_lufs {
         for (i, plan) in plans.iter_mut().enumerate() {
@@ -351,51 +336,81 @@ pub fn automix(
             reverb_gain_db = (REVERB_RETURN_LU - (reverb_lufs - mix_lufs)).clamp(-24.0, 12.0);
         }
     }
-    // Render 2: where the peak lands; every fader moves together (the rest is linear).
-    let rendered = render_probe(
-        &session_at(&plans, reverb_gain_db, work.path()),
-        &probe,
-        &probe_stems,
+    // Render 2: the mix itself, unscaled and in float, with the stems asked for.
+    let render_file = work.path().join("render.toml");
+    let unscaled = session_at(&plans, reverb_gain_db, work.path());
+    let rendered = render_probe_with(
+        &unscaled,
+        &render_file,
+        job.stems_dir.clone(),
+        job.overwrite,
     )?;
-    progress(0.7);
+    progress(0.85);
+    // The master fader sets the headroom. It is the last step of the master bus, so
+    // scaling the float render by it gives exactly what rendering the session gives.
     let headroom_db = rendered
         .mix_peak_dbfs
-        .map_or(0.0, |peak| MIX_PEAK_DBFS - peak);
-    for plan in &mut plans {
-        plan.track.gain_db = ((plan.track.gain_db + headroom_db) * 100.0).round() / 100.0;
-    }
+        .map_or(0.0, |peak| ((MIX_PEAK_DBFS - peak) * 100.0).round() / 100.0);
     let reverb_return_lu = rendered
         .reverb_lufs
         .zip(rendered.mix_lufs)
         .map(|(r, m)| r - m);
 
-    // The final session, written where asked (or in the work folder), and rendered.
+    // The session, written where asked (or in the work folder).
     let final_dir = if job.session.is_some() {
         session_dir.clone()
     } else {
         work.path().to_path_buf()
     };
-    let session = session_at(&plans, reverb_gain_db, &final_dir);
-    let session_file = job
-        .session
-        .clone()
-        .unwrap_or_else(|| work.path().join("automix.toml"));
-    let overwrite = if job.session.is_some() {
-        job.overwrite
-    } else {
-        Overwrite::Replace
+    let mut session = session_at(&plans, reverb_gain_db, &final_dir);
+    session.master.gain_db = headroom_db;
+    if let Some(path) = &job.session {
+        mixdown_io::write_text_atomically(path, &session_text(&session), job.overwrite)?;
+    }
+    let float_mix = render_file.with_extension("wav");
+    let (mix_peak_dbfs, mastering) = match &job.master_preset {
+        None => {
+            let options = EncodeOptions {
+                overwrite: job.overwrite,
+                ..EncodeOptions::new(job.format)
+            };
+            (
+                apply_master_fader(&float_mix, &job.output, headroom_db, &options)?,
+                None,
+            )
+        }
+        Some(name) => {
+            let preset = mastering::find_preset(name).ok_or_else(|| {
+                AutomixError::NoStems(format!(
+                    "unknown preset {name:?} (one of: {})",
+                    mastering::preset_names()
+                ))
+            })?;
+            let scaled = work.path().join("scaled.wav");
+            let options = EncodeOptions {
+                overwrite: Overwrite::Replace,
+                ..EncodeOptions::new(OutputFormat::Float32)
+            };
+            let peak = apply_master_fader(&float_mix, &scaled, headroom_db, &options)?;
+            let master_job = MasterJob {
+                input: scaled,
+                output: job.output.clone(),
+                references: Vec::new(),
+                request: MasteringRequest::for_preset(&preset),
+                output_format: job.format,
+                output_rate_hz: None,
+                overwrite: job.overwrite,
+                block_frames: crate::mix::DEFAULT_BLOCK_FRAMES,
+            };
+            let report = mastering::master_file(&master_job, &mut |p| {
+                progress(0.9 + 0.1 * p.fraction);
+            })
+            .map_err(MixError::from)?;
+            warnings.extend(report.warnings.iter().cloned());
+            (peak, Some(report))
+        }
     };
-    mixdown_io::write_text_atomically(&session_file, &session_text(&session), overwrite)?;
-    let loaded = load_session(&session_file)?;
-    let mix_job = MixJob {
-        format: job.format,
-        overwrite: job.overwrite,
-        stems_dir: job.stems_dir.clone(),
-        master_preset: None,
-        ..MixJob::new(&job.output)
-    };
-    let mix_report = mix_session(&loaded, &mix_job, &mut |f| progress(0.7 + 0.3 * f))?;
-    warnings.extend(mix_report.warnings.iter().cloned());
+    progress(1.0);
 
     let powers: f64 = stems
         .iter()
@@ -434,9 +449,9 @@ pub fn automix(
         skipped,
         reverb_return_lu,
         mix_loudness_lufs: rendered.mix_lufs.map(|l| l + headroom_db),
-        mix_peak_dbfs: mix_report.mix_peak_dbfs,
+        mix_peak_dbfs,
         session: job.session.clone(),
-        mastering: mix_report.mastering,
+        mastering,
         warnings,
     })
 }
@@ -622,8 +637,18 @@ struct Probe {
     reverb_lufs: Option<f64>,
 }
 
-/// Renders `session` (float, unmastered) with stems out into `stems_dir` and measures it.
-fn render_probe(session: &Session, path: &Path, stems_dir: &Path) -> Result<Probe, AutomixError> {
+/// Renders `session` (float, unmastered) and meters the mix and every contribution.
+fn render_probe(session: &Session, path: &Path) -> Result<Probe, AutomixError> {
+    render_probe_with(session, path, None, Overwrite::Replace)
+}
+
+/// [`render_probe`], also writing the stems into `stems_dir`.
+fn render_probe_with(
+    session: &Session,
+    path: &Path,
+    stems_dir: Option<PathBuf>,
+    overwrite: Overwrite,
+) -> Result<Probe, AutomixError> {
     let unmastered = Session {
         master: Master {
             preset: None,
@@ -634,31 +659,65 @@ fn render_probe(session: &Session, path: &Path, stems_dir: &Path) -> Result<Prob
     mixdown_io::write_text_atomically(path, &unmastered.to_toml(), Overwrite::Replace)?;
     let loaded = load_session(path)?;
     let output = path.with_extension("wav");
+    if output.exists() {
+        std::fs::remove_file(&output).map_err(|e| {
+            AutomixError::NoStems(format!("{}: cannot replace: {e}", output.display()))
+        })?;
+    }
     let job = MixJob {
         format: OutputFormat::Float32,
-        overwrite: Overwrite::Replace,
-        stems_dir: Some(stems_dir.to_path_buf()),
-        ..MixJob::new(&output)
+        overwrite,
+        stems_dir,
+        meter: true,
+        ..MixJob::new(output)
     };
     let report = mix_session(&loaded, &job, &mut |_| {})?;
-    let (mix_lufs, mix_peak_dbfs) = measure(&output)?;
-    let mut track_lufs = Vec::with_capacity(session.tracks.len());
-    let mut reverb_lufs = None;
-    for stem in &report.stems_written {
-        let (lufs, _) = measure(stem)?;
-        let is_bus = stem
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("bus-"));
-        if is_bus {
-            reverb_lufs = lufs;
-        } else {
-            track_lufs.push(lufs);
-        }
-    }
+    let loudness = report.loudness.unwrap_or(MixLoudness {
+        mix_lufs: None,
+        tracks_lufs: vec![None; session.tracks.len()],
+        buses_lufs: Vec::new(),
+    });
     Ok(Probe {
-        mix_lufs,
-        mix_peak_dbfs,
-        track_lufs,
-        reverb_lufs,
+        mix_lufs: loudness.mix_lufs,
+        mix_peak_dbfs: report.mix_peak_dbfs,
+        track_lufs: loudness.tracks_lufs,
+        reverb_lufs: loudness.buses_lufs.first().copied().flatten(),
     })
+}
+
+/// Copies the float mix at `input` to `output` through the master fader: each sample
+/// is scaled exactly as [`Fader`](crate::mix) scales the master bus (`f64` product,
+/// rounded to `f32`). Returns the output's sample peak, dBFS.
+fn apply_master_fader(
+    input: &Path,
+    output: &Path,
+    gain_db: f64,
+    options: &EncodeOptions,
+) -> Result<Option<f64>, AutomixError> {
+    let mut reader = AudioReader::open(input)?;
+    let mut writer = AudioWriter::create(
+        output,
+        reader.sample_rate_hz(),
+        reader.channel_count(),
+        options,
+    )?;
+    let gain = db_to_gain(gain_db);
+    let mut peak = 0.0f32;
+    let mut scaled: Vec<Vec<f32>> = Vec::new();
+    while let Some(block) = reader.next_block()? {
+        scaled.resize(block.len(), Vec::new());
+        for (out, channel) in scaled.iter_mut().zip(block) {
+            out.clear();
+            if gain_db == 0.0 {
+                out.extend_from_slice(channel);
+            } else {
+                out.extend(channel.iter().map(|&x| (f64::from(x) * gain) as f32));
+            }
+            peak = out.iter().fold(peak, |m, &x| m.max(x.abs()));
+        }
+        let slices: Vec<&[f32]> = scaled.iter().map(Vec::as_slice).collect();
+        writer.write(&slices)?;
+    }
+    writer.finish()?;
+    Ok((peak > 0.0).then(|| gain_to_db(f64::from(peak))))
 }

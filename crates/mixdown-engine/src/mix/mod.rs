@@ -11,7 +11,7 @@ pub use render::{Graph, Mixer};
 use crate::mastering::{self, MasterError, MasterJob, MasterReport, MasteringRequest};
 use mixdown_io::{AudioReader, AudioWriter, EncodeOptions, IoError, OutputFormat, Overwrite};
 use mixdown_session::{validate, Problem, Problems, Session, SessionSource};
-use render::AlignedWriter;
+use render::{AlignedMeter, AlignedWriter};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -199,6 +199,9 @@ pub struct MixJob {
     pub master_preset: Option<String>,
     /// Frames per block (the result does not depend on it).
     pub block_frames: usize,
+    /// Also measure the integrated loudness of the mix and of every track's and bus's
+    /// contribution (as [`MixReport::loudness`]).
+    pub meter: bool,
 }
 
 impl MixJob {
@@ -211,6 +214,7 @@ impl MixJob {
             stems_dir: None,
             master_preset: None,
             block_frames: DEFAULT_BLOCK_FRAMES,
+            meter: false,
         }
     }
 }
@@ -232,10 +236,24 @@ pub struct MixReport {
     pub mix_peak_dbfs: Option<f64>,
     /// Stem files written.
     pub stems_written: Vec<PathBuf>,
+    /// Loudness of the mix and of each contribution, when metering was asked.
+    pub loudness: Option<MixLoudness>,
     /// The mastering report, when a preset was applied.
     pub mastering: Option<MasterReport>,
     /// Things worth knowing (clipping…).
     pub warnings: Vec<String>,
+}
+
+/// Integrated loudness (BS.1770-4) of the rendered mix (before any mastering) and of
+/// each track's and bus's contribution, aligned with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MixLoudness {
+    /// The mix, LUFS.
+    pub mix_lufs: Option<f64>,
+    /// Each track's output (post-fader, post-pan), LUFS.
+    pub tracks_lufs: Vec<Option<f64>>,
+    /// Each bus's output, LUFS.
+    pub buses_lufs: Vec<Option<f64>>,
 }
 
 /// One track in the [`MixReport`].
@@ -360,6 +378,19 @@ pub fn mix_session(
         }
     }
 
+    // Meters: the master, then every track, then every bus.
+    let mut meters: Vec<AlignedMeter> = if job.meter {
+        let session = &loaded.session;
+        std::iter::once(graph.master_latency_frames())
+            .chain((0..session.tracks.len()).map(|t| graph.track_latency_frames(t)))
+            .chain((0..session.buses.len()).map(|b| graph.bus_latency_frames(b)))
+            .map(|latency| AlignedMeter::new(rate, latency, length))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let track_count = loaded.session.tracks.len();
+
     let total = length + graph.master_latency_frames() as u64;
     let master_latency = graph.master_latency_frames() as u64;
     let mut peak = 0.0f32;
@@ -381,6 +412,14 @@ pub fn mix_session(
                 StemNode::Bus(b) => mixer.bus_output(b),
             };
             writer.write(block, index, frames)?;
+        }
+        for (m, meter) in meters.iter_mut().enumerate() {
+            let block = match m {
+                0 => mixer.master_output(),
+                m if m <= track_count => mixer.track_output(m - 1),
+                m => mixer.bus_output(m - 1 - track_count),
+            };
+            meter.add(block, index, frames);
         }
         Ok(())
     };
@@ -422,7 +461,16 @@ pub fn mix_session(
         _ => None,
     };
 
+    let loudness = (!meters.is_empty()).then(|| {
+        let lufs: Vec<Option<f64>> = meters.iter().map(AlignedMeter::loudness_lufs).collect();
+        MixLoudness {
+            mix_lufs: lufs[0],
+            tracks_lufs: lufs[1..=track_count].to_vec(),
+            buses_lufs: lufs[track_count + 1..].to_vec(),
+        }
+    });
     Ok(MixReport {
+        loudness,
         session: loaded.path.clone(),
         sample_rate_hz: rate,
         duration_s: length as f64 / f64::from(rate),

@@ -12,6 +12,7 @@
 use super::source::{Placement, StemSource};
 use super::strip::{planar, BusStrip, Fader, Panner, Planar, StageChain, TrackStrip};
 use super::{LoadedSession, MixError};
+use mixdown_analysis::GatedLoudness;
 use mixdown_dsp::stereo::PanLaw;
 use mixdown_dsp::{FixedDelay, Processor};
 use mixdown_io::{decode_file, resample, AudioWriter, IoError};
@@ -501,18 +502,62 @@ impl AlignedWriter {
     /// Writes the part of `block` (rendered frames `[index, index + frames)`) that
     /// falls on the timeline.
     pub fn write(&mut self, block: &[Vec<f32>], index: u64, frames: usize) -> Result<(), IoError> {
-        let first = index.max(self.latency_frames);
-        let last = (index + frames as u64).min(self.latency_frames + self.length_frames);
-        if first >= last {
-            return Ok(());
+        match on_timeline(index, frames, self.latency_frames, self.length_frames) {
+            Some(range) => {
+                let slices: Vec<&[f32]> = block.iter().map(|c| &c[range.clone()]).collect();
+                self.writer.write(&slices)
+            }
+            None => Ok(()),
         }
-        let range = (first - index) as usize..(last - index) as usize;
-        let slices: Vec<&[f32]> = block.iter().map(|c| &c[range.clone()]).collect();
-        self.writer.write(&slices)
     }
 
     /// Completes the file (renames it into place).
     pub fn finish(self) -> Result<(), IoError> {
         self.writer.finish()
+    }
+}
+
+/// The frames of a rendered block `[index, index + frames)` that fall on the timeline
+/// of a node lagging it by `latency_frames`, as a range within the block.
+pub fn on_timeline(
+    index: u64,
+    frames: usize,
+    latency_frames: u64,
+    length_frames: u64,
+) -> Option<Range<usize>> {
+    let first = index.max(latency_frames);
+    let last = (index + frames as u64).min(latency_frames + length_frames);
+    (first < last).then(|| (first - index) as usize..(last - index) as usize)
+}
+
+/// Integrated loudness of one node's output, aligned with the timeline like
+/// [`AlignedWriter`].
+pub struct AlignedMeter {
+    meter: GatedLoudness,
+    latency_frames: u64,
+    length_frames: u64,
+}
+
+impl AlignedMeter {
+    /// A meter for a stereo node lagging the timeline by `latency_frames`.
+    pub fn new(sample_rate_hz: u32, latency_frames: usize, length_frames: u64) -> Self {
+        Self {
+            meter: GatedLoudness::new(2, sample_rate_hz),
+            latency_frames: latency_frames as u64,
+            length_frames,
+        }
+    }
+
+    /// Meters the part of `block` on the timeline.
+    pub fn add(&mut self, block: &[Vec<f32>], index: u64, frames: usize) {
+        if let Some(range) = on_timeline(index, frames, self.latency_frames, self.length_frames) {
+            let slices: Vec<&[f32]> = block.iter().map(|c| &c[range.clone()]).collect();
+            self.meter.add(&slices);
+        }
+    }
+
+    /// Gated integrated loudness, LUFS.
+    pub fn loudness_lufs(&self) -> Option<f64> {
+        self.meter.loudness_lufs()
     }
 }
