@@ -24,11 +24,28 @@ enum Weighting {
 /// Streaming integrated loudness of a mono or stereo signal.
 pub struct GatedLoudness {
     weighting: Weighting,
-    sub_block_frames: usize,
+    sub_blocks: SubBlocks,
+}
+
+/// The K-weighted energy (summed over channels) of each complete 100 ms sub-block.
+struct SubBlocks {
+    frames_per_sub_block: usize,
     filled: usize,
     energy: f64,
-    /// Sum over channels of the K-weighted energy of each complete 100 ms sub-block.
-    sub_blocks: Vec<f64>,
+    energies: Vec<f64>,
+}
+
+impl SubBlocks {
+    #[inline(always)]
+    fn push(&mut self, frame_energy: f64) {
+        self.energy += frame_energy;
+        self.filled += 1;
+        if self.filled == self.frames_per_sub_block {
+            self.energies.push(self.energy);
+            self.energy = 0.0;
+            self.filled = 0;
+        }
+    }
 }
 
 impl GatedLoudness {
@@ -41,48 +58,48 @@ impl GatedLoudness {
             } else {
                 Weighting::Mono([Biquad::new(shelf), Biquad::new(high_pass)])
             },
-            sub_block_frames: ((f64::from(sample_rate_hz) / 10.0).round() as usize).max(1),
-            filled: 0,
-            energy: 0.0,
-            sub_blocks: Vec::new(),
+            sub_blocks: SubBlocks {
+                frames_per_sub_block: ((f64::from(sample_rate_hz) / 10.0).round() as usize).max(1),
+                filled: 0,
+                energy: 0.0,
+                energies: Vec::new(),
+            },
         }
     }
 
     /// Adds a planar block.
     pub fn add(&mut self, block: &[&[f32]]) {
         let frames = block.iter().map(|c| c.len()).min().unwrap_or(0);
-        for i in 0..frames {
-            let energy = match &mut self.weighting {
-                Weighting::Mono([shelf, high_pass]) => {
-                    let y = high_pass.tick(shelf.tick(f64::from(block[0][i])));
-                    y * y
-                }
-                Weighting::Stereo([shelf, high_pass]) => {
-                    let x = [f64::from(block[0][i]), f64::from(block[1][i])];
-                    let y = high_pass.tick(shelf.tick(x));
-                    y[0] * y[0] + y[1] * y[1]
-                }
-            };
-            self.energy += energy;
-            self.filled += 1;
-            if self.filled == self.sub_block_frames {
-                self.sub_blocks.push(self.energy);
-                self.energy = 0.0;
-                self.filled = 0;
-            }
-        }
+        let Some(&left) = block.first() else {
+            return;
+        };
         match &mut self.weighting {
-            Weighting::Mono(k) => k.iter_mut().for_each(Biquad::flush_denormals),
-            Weighting::Stereo(k) => k.iter_mut().for_each(StereoBiquad::flush_denormals),
+            Weighting::Mono([shelf, high_pass]) => {
+                for &x in &left[..frames] {
+                    let y = high_pass.tick(shelf.tick(f64::from(x)));
+                    self.sub_blocks.push(y * y);
+                }
+                shelf.flush_denormals();
+                high_pass.flush_denormals();
+            }
+            Weighting::Stereo([shelf, high_pass]) => {
+                for (&l, &r) in left[..frames].iter().zip(&block[1][..frames]) {
+                    let y = high_pass.tick(shelf.tick([f64::from(l), f64::from(r)]));
+                    self.sub_blocks.push(y[0] * y[0] + y[1] * y[1]);
+                }
+                shelf.flush_denormals();
+                high_pass.flush_denormals();
+            }
         }
     }
 
     /// Gated integrated loudness of everything added, LUFS; `None` when every block is
     /// gated out (silence) or the signal is shorter than 400 ms.
     pub fn loudness_lufs(&self) -> Option<f64> {
-        let block_frames = (SUB_BLOCKS_PER_BLOCK * self.sub_block_frames) as f64;
+        let block_frames = (SUB_BLOCKS_PER_BLOCK * self.sub_blocks.frames_per_sub_block) as f64;
         let blocks: Vec<f64> = self
             .sub_blocks
+            .energies
             .windows(SUB_BLOCKS_PER_BLOCK)
             .map(|w| w.iter().sum::<f64>() / block_frames)
             .collect();
