@@ -36,10 +36,10 @@ struct SubBlocks {
 }
 
 impl SubBlocks {
-    #[inline(always)]
-    fn push(&mut self, frame_energy: f64) {
-        self.energy += frame_energy;
-        self.filled += 1;
+    /// Adds the energy of `frames` frames, which never cross a sub-block boundary.
+    fn add(&mut self, energy: f64, frames: usize) {
+        self.energy += energy;
+        self.filled += frames;
         if self.filled == self.frames_per_sub_block {
             self.energies.push(self.energy);
             self.energy = 0.0;
@@ -70,25 +70,43 @@ impl GatedLoudness {
     /// Adds a planar block.
     pub fn add(&mut self, block: &[&[f32]]) {
         let frames = block.iter().map(|c| c.len()).min().unwrap_or(0);
-        let Some(&left) = block.first() else {
-            return;
-        };
+        let mut start = 0;
+        while start < frames {
+            // Up to the end of the current sub-block: a loop without branches, with the
+            // filter state in locals (registers).
+            let len =
+                (frames - start).min(self.sub_blocks.frames_per_sub_block - self.sub_blocks.filled);
+            let range = start..start + len;
+            let energy = match &mut self.weighting {
+                Weighting::Mono(sections) => {
+                    let [mut shelf, mut high_pass] = *sections;
+                    let mut energy = 0.0;
+                    for &x in &block[0][range] {
+                        let y = high_pass.tick(shelf.tick(f64::from(x)));
+                        energy += y * y;
+                    }
+                    *sections = [shelf, high_pass];
+                    energy
+                }
+                Weighting::Stereo(sections) => {
+                    let [mut shelf, mut high_pass] = *sections;
+                    let mut energy = [0.0; 2];
+                    for (&l, &r) in block[0][range.clone()].iter().zip(&block[1][range]) {
+                        let y = high_pass.tick(shelf.tick([f64::from(l), f64::from(r)]));
+                        energy[0] += y[0] * y[0];
+                        energy[1] += y[1] * y[1];
+                    }
+                    *sections = [shelf, high_pass];
+                    energy[0] + energy[1]
+                }
+            };
+            self.sub_blocks.add(energy, len);
+            start += len;
+        }
         match &mut self.weighting {
-            Weighting::Mono([shelf, high_pass]) => {
-                for &x in &left[..frames] {
-                    let y = high_pass.tick(shelf.tick(f64::from(x)));
-                    self.sub_blocks.push(y * y);
-                }
-                shelf.flush_denormals();
-                high_pass.flush_denormals();
-            }
-            Weighting::Stereo([shelf, high_pass]) => {
-                for (&l, &r) in left[..frames].iter().zip(&block[1][..frames]) {
-                    let y = high_pass.tick(shelf.tick([f64::from(l), f64::from(r)]));
-                    self.sub_blocks.push(y[0] * y[0] + y[1] * y[1]);
-                }
-                shelf.flush_denormals();
-                high_pass.flush_denormals();
+            Weighting::Mono(sections) => sections.iter_mut().for_each(Biquad::flush_denormals),
+            Weighting::Stereo(sections) => {
+                sections.iter_mut().for_each(StereoBiquad::flush_denormals);
             }
         }
     }

@@ -378,18 +378,16 @@ pub fn mix_session(
         }
     }
 
-    // Meters: the master, then every track, then every bus.
+    // Meters: tracks in their strips; here the master, then every bus.
     let mut meters: Vec<AlignedMeter> = if job.meter {
-        let session = &loaded.session;
+        graph.meter_tracks(rate);
         std::iter::once(graph.master_latency_frames())
-            .chain((0..session.tracks.len()).map(|t| graph.track_latency_frames(t)))
-            .chain((0..session.buses.len()).map(|b| graph.bus_latency_frames(b)))
+            .chain((0..loaded.session.buses.len()).map(|b| graph.bus_latency_frames(b)))
             .map(|latency| AlignedMeter::new(rate, latency, length))
             .collect()
     } else {
         Vec::new()
     };
-    let track_count = loaded.session.tracks.len();
 
     let total = length + graph.master_latency_frames() as u64;
     let master_latency = graph.master_latency_frames() as u64;
@@ -416,8 +414,7 @@ pub fn mix_session(
         for (m, meter) in meters.iter_mut().enumerate() {
             let block = match m {
                 0 => mixer.master_output(),
-                m if m <= track_count => mixer.track_output(m - 1),
-                m => mixer.bus_output(m - 1 - track_count),
+                bus => mixer.bus_output(bus - 1),
             };
             meter.add(block, index, frames);
         }
@@ -465,8 +462,10 @@ pub fn mix_session(
         let lufs: Vec<Option<f64>> = meters.iter().map(AlignedMeter::loudness_lufs).collect();
         MixLoudness {
             mix_lufs: lufs[0],
-            tracks_lufs: lufs[1..=track_count].to_vec(),
-            buses_lufs: lufs[track_count + 1..].to_vec(),
+            tracks_lufs: (0..loaded.session.tracks.len())
+                .map(|t| graph.track_loudness_lufs(t))
+                .collect(),
+            buses_lufs: lufs[1..].to_vec(),
         }
     });
     Ok(MixReport {

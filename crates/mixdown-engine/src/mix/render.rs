@@ -333,6 +333,26 @@ impl Graph {
         self.mixer.bus_latency_frames[b]
     }
 
+    /// Meters every track's output over the mix's length during the render.
+    pub fn meter_tracks(&mut self, sample_rate_hz: u32) {
+        let length = self.length_frames;
+        for strip in &mut self.tracks.strips {
+            strip.meter = Some(AlignedMeter::new(
+                sample_rate_hz,
+                strip.output_latency_frames,
+                length,
+            ));
+        }
+    }
+
+    /// Integrated loudness of session track `t`'s output, when metered.
+    pub fn track_loudness_lufs(&self, t: usize) -> Option<f64> {
+        self.tracks.strips[self.tracks.strip_of_track[t]]
+            .meter
+            .as_ref()
+            .and_then(AlignedMeter::loudness_lufs)
+    }
+
     /// Renders `total_frames` frames, block by block; `consume` gets the mixer after
     /// each block (its outputs) with the block's first frame and length, and
     /// `progress` the frames done. The first error stops the render.

@@ -1,6 +1,7 @@
 //! Channel strips: a track's stem through its chain, fader and panner; a bus's sum
 //! through its chain and fader. Every buffer is sized once, when the strip is built.
 
+use super::render::AlignedMeter;
 use super::source::StemSource;
 use crate::chain::{build_processor, compressor_for, filter_sections};
 use mixdown_dsp::dynamics::Compressor;
@@ -341,6 +342,9 @@ pub struct TrackStrip {
     pub output: Planar,
     /// Pre-fader stereo tap, when a pre-fader send needs it.
     pub pre_fader: Option<Planar>,
+    /// Meters the output, when the render measures contributions (here, so the
+    /// meters run in parallel with the strips).
+    pub meter: Option<AlignedMeter>,
     frames_rendered: u64,
 }
 
@@ -369,6 +373,7 @@ impl TrackStrip {
             is_key: false,
             output: planar(2, max_block_frames),
             pre_fader: needs_pre_fader.then(|| planar(2, max_block_frames)),
+            meter: None,
             frames_rendered: 0,
         }
     }
@@ -376,7 +381,8 @@ impl TrackStrip {
     /// Renders the next `frames` frames into [`output`](Self::output) (and the pre-fader
     /// tap). `keys` gives the outputs of tracks rendered earlier in this block.
     pub fn render(&mut self, frames: usize, keys: &KeyLookup<'_>) -> Result<(), IoError> {
-        let first_frame = self.frames_rendered as i64 - self.output_latency_frames as i64;
+        let index = self.frames_rendered;
+        let first_frame = index as i64 - self.output_latency_frames as i64;
         self.frames_rendered += frames as u64;
         if self.fader.is_silent() && !self.is_key {
             // Nothing of a silent track is heard; skip decoding and processing, but keep
@@ -401,6 +407,9 @@ impl TrackStrip {
         let mut block: Vec<&mut [f32]> = self.work.iter_mut().map(|c| &mut c[..frames]).collect();
         self.fader.apply(&mut block, first_frame);
         self.panner.pan(&self.work, &mut self.output, frames);
+        if let Some(meter) = &mut self.meter {
+            meter.add(&self.output, index, frames);
+        }
         Ok(())
     }
 }
