@@ -81,13 +81,13 @@ fn errors(a: &[Option<f64>], b: &[Option<f64>]) -> Vec<f64> {
         .collect()
 }
 
-/// Automixes `stems` into `dir` and returns each stem's relative loudness, the mix's
-/// true peak, its clipped samples and the wall time.
+/// Automixes `stems` into `dir` and returns each stem's loudness relative to the mix,
+/// the mix's true peak, its clipped samples and the wall time.
 fn run_automix(stems: &[PathBuf], dir: &Path) -> (Vec<Option<f64>>, f64, usize, f64) {
     let job = AutomixJob {
         output: dir.join("automix.wav"),
         session: None,
-        stems_dir: Some(dir.join("contributions")),
+        stems_dir: None,
         master_preset: None,
         format: OutputFormat::Float32,
         overwrite: Overwrite::Replace,
@@ -96,7 +96,6 @@ fn run_automix(stems: &[PathBuf], dir: &Path) -> (Vec<Option<f64>>, f64, usize, 
     let report = automix(stems, &job, &mut |_| {}).expect("automix runs");
     let seconds = started.elapsed().as_secs_f64();
     let mix = decode_file(&job.output).unwrap().audio;
-    let mix_lufs = stereo_loudness(&mix.channels, mix.sample_rate_hz);
     let mut meter = LoudnessMeter::new(2, mix.sample_rate_hz).unwrap();
     meter.add(&mix.channel_slices()).unwrap();
     let true_peak = meter.finish().true_peak_dbtp.unwrap_or(f64::NEG_INFINITY);
@@ -106,30 +105,9 @@ fn run_automix(stems: &[PathBuf], dir: &Path) -> (Vec<Option<f64>>, f64, usize, 
         .flatten()
         .filter(|x| x.abs() > 1.0)
         .count();
-    let relative = report
-        .stems
-        .iter()
-        .enumerate()
-        .map(|(i, stem)| {
-            if stem.muted {
-                return None;
-            }
-            let file = dir.join("contributions").join(format!(
-                "{:02}-{}.wav",
-                i + 1,
-                stem.name
-                    .chars()
-                    .map(|c| if c.is_alphanumeric() || c == '-' || c == '_' {
-                        c
-                    } else {
-                        '_'
-                    })
-                    .collect::<String>()
-            ));
-            let audio = decode_file(&file).ok()?.audio;
-            Some(stereo_loudness(&audio.channels, audio.sample_rate_hz)? - mix_lufs?)
-        })
-        .collect();
+    // Measured by automix's own meters during its render: each stem's contribution
+    // relative to the mix (the master fader moves both alike).
+    let relative = report.stems.iter().map(|s| s.relative_lu_after).collect();
     (relative, true_peak, clipped, seconds)
 }
 
