@@ -108,22 +108,21 @@ pub fn encode_file(
 /// A file being encoded block by block. Nothing appears at the destination until
 /// [`finish`](Self::finish) succeeds; dropping the writer abandons the file.
 ///
-/// WAV is streamed to disk as it comes. FLAC is encoded at `finish` from the
-/// quantised samples held in memory (4 bytes per sample; flacenc 0.5 encodes a
-/// whole stream at once).
+/// Both containers are streamed to disk as they come: WAV sample by sample, FLAC
+/// frame by frame (4096 frames per FLAC frame), its STREAMINFO header (length, MD5)
+/// written last into the space kept for it at the start. Memory stays bounded by one
+/// FLAC frame whatever the length.
 pub struct AudioWriter {
     file: AtomicFile,
     sink: Sink,
     quantizer: Option<Quantizer>,
-    sample_rate_hz: u32,
     channel_count: usize,
-    format: OutputFormat,
     written: Vec<Vec<f32>>,
 }
 
 enum Sink {
     Wav(hound::WavWriter<BufWriter<File>>),
-    Flac(Vec<i32>),
+    Flac(Box<FlacSink>),
 }
 
 impl AudioWriter {
@@ -179,7 +178,17 @@ impl AudioWriter {
                         .map_err(|e| write_error(path, &e))?,
                 )
             }
-            Container::Flac => Sink::Flac(Vec::new()),
+            Container::Flac => {
+                let handle = file
+                    .file_mut()
+                    .try_clone()
+                    .map_err(|e| write_error(path, &e))?;
+                let bits = options.format.integer_bits().unwrap_or(24);
+                Sink::Flac(Box::new(
+                    FlacSink::new(handle, channel_count, bits, sample_rate_hz)
+                        .map_err(|reason| write_error(path, &reason))?,
+                ))
+            }
         };
         let quantizer = options.format.integer_bits().map(|bits| {
             if options.dither {
@@ -192,9 +201,7 @@ impl AudioWriter {
             file,
             sink,
             quantizer,
-            sample_rate_hz,
             channel_count,
-            format: options.format,
             written: vec![Vec::new(); channel_count],
         })
     }
@@ -248,31 +255,28 @@ impl AudioWriter {
                     }
                 }
             }
-            Sink::Flac(codes) => {
-                codes.reserve(frames * block.len());
+            Sink::Flac(flac) => {
                 for frame in 0..frames {
                     for channel in &self.written {
-                        codes.push((f64::from(channel[frame]) * scale).round() as i32);
+                        flac.pending
+                            .push((f64::from(channel[frame]) * scale).round() as i32);
                     }
                 }
+                flac.encode_full_frames()
+                    .map_err(|reason| write_error(&path, &reason))?;
             }
         }
         Ok(())
     }
 
     /// Completes the file and moves it into place.
-    pub fn finish(mut self) -> Result<(), IoError> {
+    pub fn finish(self) -> Result<(), IoError> {
         let path = self.file.path().to_path_buf();
         match self.sink {
             Sink::Wav(writer) => writer.finalize().map_err(|e| write_error(&path, &e))?,
-            Sink::Flac(codes) => {
-                let bits = self.format.integer_bits().unwrap_or(24);
-                let bytes = encode_flac(&codes, self.channel_count, bits, self.sample_rate_hz)
-                    .map_err(|reason| write_error(&path, &reason))?;
-                let mut out = BufWriter::new(self.file.file_mut());
-                out.write_all(&bytes).map_err(|e| write_error(&path, &e))?;
-                out.flush().map_err(|e| write_error(&path, &e))?;
-            }
+            Sink::Flac(flac) => flac
+                .finish()
+                .map_err(|reason| write_error(&path, &reason))?,
         }
         self.file.commit()
     }
@@ -285,46 +289,134 @@ fn write_error(path: &Path, error: &dyn std::fmt::Display) -> IoError {
     }
 }
 
-fn encode_flac(
-    codes: &[i32],
-    channel_count: usize,
-    bits: u32,
-    sample_rate_hz: u32,
-) -> Result<Vec<u8>, String> {
-    use flacenc::component::BitRepr;
-    use flacenc::error::Verify;
+/// Frames per FLAC frame (flacenc's default, as the reference encoder's).
+const FLAC_BLOCK_FRAMES: usize = 4_096;
 
-    let config = flacenc::config::Encoder::default()
-        .into_verified()
-        .map_err(|(_, e)| format!("FLAC encoder configuration: {e:?}"))?;
-    let source = flacenc::source::MemSource::from_samples(
-        codes,
-        channel_count,
-        bits as usize,
-        sample_rate_hz as usize,
-    );
-    let stream = flacenc::encode_with_fixed_block_size(&config, source, config.block_size)
-        .map_err(|e| format!("FLAC encoding failed: {e:?}"))?;
-    let mut sink = flacenc::bitsink::ByteSink::new();
-    stream
-        .write(&mut sink)
-        .map_err(|e| format!("FLAC encoding failed: {e:?}"))?;
-    let mut bytes = sink.as_slice().to_vec();
-    fix_streaminfo_min_block_size(&mut bytes);
-    Ok(bytes)
+/// Bytes of "fLaC" and the STREAMINFO block (4-byte header + 34 bytes).
+const FLAC_HEADER_BYTES: usize = 42;
+
+/// A FLAC stream encoded frame by frame as samples arrive.
+struct FlacSink {
+    config: flacenc::error::Verified<flacenc::config::Encoder>,
+    info: flacenc::component::StreamInfo,
+    /// The frame being filled, and the running MD5 and sample count.
+    fill: (flacenc::source::FrameBuf, flacenc::source::Context),
+    channel_count: usize,
+    /// Interleaved codes not yet encoded (less than one frame after each write).
+    pending: Vec<i32>,
+    bytes: flacenc::bitsink::ByteSink,
+    out: BufWriter<File>,
 }
 
-/// The FLAC format defines STREAMINFO's minimum block size as the smallest block
-/// *excluding the last one*; flacenc 0.5 counts the short last block, and
-/// symphonia then refuses the stream as inconsistent. With fixed-size blocking every
-/// other block has the maximum size, so the spec-correct minimum equals it.
-fn fix_streaminfo_min_block_size(flac: &mut [u8]) {
-    // "fLaC", a 4-byte metadata block header, then STREAMINFO: min (u16 BE), max (u16 BE).
-    if flac.len() >= 12 && &flac[..4] == b"fLaC" && flac[4] & 0x7F == 0 {
-        let (min, max) = (&flac[8..10], &flac[10..12]);
-        if min < max {
-            let max = [flac[10], flac[11]];
-            flac[8..10].copy_from_slice(&max);
+impl FlacSink {
+    fn new(
+        file: File,
+        channel_count: usize,
+        bits: u32,
+        sample_rate_hz: u32,
+    ) -> Result<Self, String> {
+        use flacenc::error::Verify;
+        let config = flacenc::config::Encoder::default()
+            .into_verified()
+            .map_err(|(_, e)| format!("FLAC encoder configuration: {e:?}"))?;
+        let info = flacenc::component::StreamInfo::new(
+            sample_rate_hz as usize,
+            channel_count,
+            bits as usize,
+        )
+        .map_err(|e| format!("FLAC stream: {e:?}"))?;
+        let frame = flacenc::source::FrameBuf::with_size(channel_count, FLAC_BLOCK_FRAMES)
+            .map_err(|e| format!("FLAC stream: {e:?}"))?;
+        let mut out = BufWriter::new(file);
+        // The header goes here at the end, once length and MD5 are known.
+        out.write_all(&[0; FLAC_HEADER_BYTES])
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            config,
+            info,
+            fill: (
+                frame,
+                flacenc::source::Context::new(bits as usize, channel_count),
+            ),
+            channel_count,
+            pending: Vec::with_capacity(2 * FLAC_BLOCK_FRAMES * channel_count),
+            bytes: flacenc::bitsink::ByteSink::new(),
+            out,
+        })
+    }
+
+    /// Encodes and writes every complete frame of `pending`.
+    fn encode_full_frames(&mut self) -> Result<(), String> {
+        let frame_len = FLAC_BLOCK_FRAMES * self.channel_count;
+        let full = self.pending.len() / frame_len * frame_len;
+        if full == 0 {
+            return Ok(());
         }
+        let pending = std::mem::take(&mut self.pending);
+        for frame in pending[..full].chunks_exact(frame_len) {
+            self.encode_frame(frame)?;
+        }
+        self.pending = pending;
+        self.pending.drain(..full);
+        Ok(())
+    }
+
+    fn encode_frame(&mut self, interleaved: &[i32]) -> Result<(), String> {
+        use flacenc::component::BitRepr;
+        use flacenc::source::Fill;
+        self.fill
+            .fill_interleaved(interleaved)
+            .map_err(|e| format!("FLAC encoding failed: {e:?}"))?;
+        let number = self.fill.1.current_frame_number().unwrap_or(0);
+        let frame =
+            flacenc::encode_fixed_size_frame(&self.config, &self.fill.0, number, &self.info)
+                .map_err(|e| format!("FLAC encoding failed: {e:?}"))?;
+        self.info.update_frame_info(&frame);
+        self.bytes.clear();
+        frame
+            .write(&mut self.bytes)
+            .map_err(|e| format!("FLAC encoding failed: {e:?}"))?;
+        self.out
+            .write_all(self.bytes.as_slice())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Encodes the last (short) frame and writes the header into its place.
+    fn finish(mut self) -> Result<(), String> {
+        use flacenc::component::BitRepr;
+        use std::io::{Seek, SeekFrom};
+        self.encode_full_frames()?;
+        if !self.pending.is_empty() {
+            let last = std::mem::take(&mut self.pending);
+            self.encode_frame(&last)?;
+        }
+        let context = &self.fill.1;
+        let mut info = self.info.clone();
+        info.set_md5_digest(&context.md5_digest());
+        info.set_total_samples(context.total_samples());
+        // STREAMINFO's minimum block size excludes the last block: with fixed-size
+        // blocking it equals the maximum (symphonia refuses anything else).
+        info.set_block_sizes(FLAC_BLOCK_FRAMES, FLAC_BLOCK_FRAMES)
+            .map_err(|e| format!("FLAC stream: {e:?}"))?;
+        if context.total_samples() == 0 {
+            info.set_frame_sizes(0, 0)
+                .map_err(|e| format!("FLAC stream: {e:?}"))?;
+        }
+        let mut header = flacenc::bitsink::ByteSink::new();
+        flacenc::component::Stream::with_stream_info(info)
+            .write(&mut header)
+            .map_err(|e| format!("FLAC encoding failed: {e:?}"))?;
+        if header.as_slice().len() != FLAC_HEADER_BYTES {
+            return Err(format!(
+                "FLAC header of {} bytes, {FLAC_HEADER_BYTES} expected",
+                header.as_slice().len()
+            ));
+        }
+        self.out.flush().map_err(|e| e.to_string())?;
+        let file = self.out.get_mut();
+        file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+        file.write_all(header.as_slice())
+            .map_err(|e| e.to_string())?;
+        file.flush().map_err(|e| e.to_string())
     }
 }

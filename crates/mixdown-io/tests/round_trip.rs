@@ -203,3 +203,67 @@ fn dithered_bytes_do_not_depend_on_block_size() {
     }
     assert!(files.windows(2).all(|w| w[0] == w[1]));
 }
+
+/// FLAC is encoded frame by frame as blocks arrive: the file must be byte for byte
+/// what flacenc's whole-stream encoder makes of the same samples (with STREAMINFO's
+/// minimum block size excluding the short last block, as the format defines it).
+#[test]
+fn streamed_flac_equals_the_whole_stream_encoding() {
+    use flacenc::component::BitRepr;
+    use flacenc::error::Verify;
+    use mixdown_io::AudioWriter;
+
+    let dir = tempfile::tempdir().unwrap();
+    let rate = 44_100;
+    let frames = 100_003;
+    let channels: Vec<Vec<i32>> = (0..2)
+        .map(|c| {
+            (0..frames)
+                .map(|i| {
+                    let t = i as f64 / f64::from(rate);
+                    let x = 0.6 * (TAU * (220.0 + 110.0 * c as f64) * t).sin();
+                    (x * 8_388_607.0).round() as i32
+                })
+                .collect()
+        })
+        .collect();
+    let path = dir.path().join("streamed.flac");
+    let mut writer = AudioWriter::create(&path, rate, 2, &undithered(OutputFormat::Int24)).unwrap();
+    let planar: Vec<Vec<f32>> = channels
+        .iter()
+        .map(|c| {
+            c.iter()
+                .map(|&v| (f64::from(v) / 8_388_608.0) as f32)
+                .collect()
+        })
+        .collect();
+    for start in (0..frames).step_by(1_000) {
+        let end = (start + 1_000).min(frames);
+        let block: Vec<&[f32]> = planar.iter().map(|c| &c[start..end]).collect();
+        writer.write(&block).unwrap();
+    }
+    writer.finish().unwrap();
+
+    let interleaved: Vec<i32> = (0..frames)
+        .flat_map(|i| [channels[0][i], channels[1][i]])
+        .collect();
+    let config = flacenc::config::Encoder::default().into_verified().unwrap();
+    let source = flacenc::source::MemSource::from_samples(&interleaved, 2, 24, rate as usize);
+    let stream = flacenc::encode_with_fixed_block_size(&config, source, config.block_size).unwrap();
+    let mut sink = flacenc::bitsink::ByteSink::new();
+    stream.write(&mut sink).unwrap();
+    let mut expected = sink.as_slice().to_vec();
+    // Minimum block size (bytes 8..10) = maximum (bytes 10..12).
+    let max = [expected[10], expected[11]];
+    expected[8..10].copy_from_slice(&max);
+    let streamed = std::fs::read(&path).unwrap();
+    assert_eq!(streamed.len(), expected.len());
+    assert!(
+        streamed == expected,
+        "streamed FLAC differs from the whole-stream encoding"
+    );
+
+    let decoded = decode_file(&path).unwrap().audio;
+    assert_eq!(decoded.frame_count(), frames);
+    assert_eq!(decoded.channels, planar);
+}
