@@ -115,6 +115,7 @@ pub fn run(output_dir: &Path, force: bool) -> Result<(), Failure> {
         output_rate_hz: None,
         overwrite,
         block_frames: 4_096,
+        noise_shaped_dither: false,
     };
     let report = master_file(&job, &mut |_| {}).map_err(Failure::bad_input)?;
     write_text_atomically(&report_path, &(report.to_json() + "\n"), overwrite)?;

@@ -40,6 +40,10 @@ pub struct MasterArgs {
     /// Output sample format: 16, 24 or 32f.
     #[arg(long, default_value = "24")]
     bits: String,
+    /// Dither for integer outputs: tpdf (flat), or shaped (TPDF noise-shaped away from
+    /// the ear's most sensitive region; at 44.1 and 48 kHz).
+    #[arg(long, default_value = "tpdf")]
+    dither: String,
     /// Output sample rate, Hz (default: the input's).
     #[arg(long)]
     rate: Option<u32>,
@@ -185,6 +189,15 @@ fn job_from(args: &MasterArgs) -> Result<MasterJob, Failure> {
             Overwrite::Refuse
         },
         block_frames: 4_096,
+        noise_shaped_dither: match args.dither.as_str() {
+            "tpdf" => false,
+            "shaped" => true,
+            other => {
+                return Err(Failure::bad_input(format!(
+                    "--dither {other}: use tpdf or shaped"
+                )))
+            }
+        },
     })
 }
 

@@ -173,3 +173,50 @@ fn low_rate_and_mono_inputs_master_cleanly() {
     assert!((measured["integrated_lufs"].as_f64().unwrap() + 23.0).abs() <= 0.1);
     assert!(measured["true_peak_dbtp"].as_f64().unwrap() <= -1.0);
 }
+
+#[test]
+fn noise_shaped_dither_is_asked_for_reported_and_keeps_the_promises() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("master.wav");
+    let report = dir.path().join("report.json");
+    let (out_s, report_s) = (out.to_string_lossy(), report.to_string_lossy());
+    let output = mixdown(&[
+        "master",
+        &corpus("mixes/singularity-aberrations.flac"),
+        "-o",
+        &out_s,
+        "--bits",
+        "16",
+        "--dither",
+        "shaped",
+        "--report",
+        &report_s,
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(
+        report["dither"]
+            .as_str()
+            .unwrap()
+            .starts_with("noise-shaped TPDF to 16 bits"),
+        "{}",
+        report["dither"]
+    );
+    let measured = &report["output"];
+    assert!((measured["integrated_lufs"].as_f64().unwrap() + 14.0).abs() <= 0.1);
+    assert!(measured["true_peak_dbtp"].as_f64().unwrap() <= -1.0);
+
+    let stderr = one_line_failure(&mixdown(&[
+        "master",
+        &corpus("mixes/singularity-aberrations.flac"),
+        "-o",
+        &dir.path().join("other.wav").to_string_lossy(),
+        "--dither",
+        "fancy",
+    ]));
+    assert!(stderr.contains("--dither fancy"), "{stderr}");
+}

@@ -5,6 +5,13 @@
 //! signal (Lipshitz, Wannamaker & Vanderkooy, "Quantization and Dither: A
 //! Theoretical Survey", JAES 40(5), 1992). The total error power is then
 //! Δ²/12 (rounding) + 2·Δ²/12 (dither) = Δ²/4, where Δ is one LSB.
+//!
+//! Optionally the total error (rounding and dither) is noise-shaped by error
+//! feedback: the quantiser input is `x − Σ hₖ·ε[n−k]`, so the output error is
+//! `ε` filtered by `N(z) = 1 − Σ hₖ z⁻ᵏ`, moving noise out of the 1–6 kHz region
+//! where hearing is most sensitive and into the top octave. The filter is
+//! Wannamaker's 3-tap "modified E-weighted" design for 44.1 kHz ("Psychoacoustically
+//! Optimal Noise Shaping", JAES 40(7/8), 1992), used at 44.1 and 48 kHz.
 
 /// A small, fast, seedable generator (xorshift64*, Vigna 2014).
 ///
@@ -49,6 +56,30 @@ impl NoiseSource {
     }
 }
 
+/// Error-feedback coefficients `hₖ` of the noise shaper (Wannamaker 1992, 3-tap
+/// modified E-weighting for 44.1 kHz).
+pub const NOISE_SHAPING_COEFFS: [f64; 3] = [1.623, -0.982, 0.109];
+
+/// Rates (Hz) the noise-shaping filter is designed for; elsewhere plain TPDF is used.
+pub const NOISE_SHAPING_RATES_HZ: [u32; 2] = [44_100, 48_000];
+
+/// The largest fed-back error, LSB: rounding and TPDF dither stay within ±1.5; a
+/// clipped sample's error is bounded so the loop cannot run away.
+const MAX_FEEDBACK_LSB: f64 = 1.5;
+
+/// Gain of the noise-shaping filter `N(z) = 1 − Σ hₖ z⁻ᵏ` at `freq_hz`: the factor by
+/// which shaped dither's error spectrum differs from plain TPDF's.
+pub fn noise_shaping_gain(freq_hz: f64, sample_rate_hz: f64) -> f64 {
+    let w = std::f64::consts::TAU * freq_hz / sample_rate_hz;
+    let (mut re, mut im) = (1.0, 0.0);
+    for (k, h) in NOISE_SHAPING_COEFFS.iter().enumerate() {
+        let phase = w * (k + 1) as f64;
+        re -= h * phase.cos();
+        im += h * phase.sin();
+    }
+    re.hypot(im)
+}
+
 /// Quantises float samples (±1.0 full scale) to signed integers of `bits` bits.
 #[derive(Debug, Clone)]
 pub struct Quantizer {
@@ -57,12 +88,30 @@ pub struct Quantizer {
     max_code: f64,
     min_code: f64,
     noise: Option<NoiseSource>,
+    /// Per channel, the last errors fed back (most recent first), when noise-shaping.
+    shaping: Option<Vec<[f64; 3]>>,
 }
 
 impl Quantizer {
     /// A quantiser to `bits` (2..=32) with TPDF dither seeded by `seed`.
     pub fn with_tpdf_dither(bits: u32, seed: u64) -> Self {
         Self::build(bits, Some(NoiseSource::new(seed)))
+    }
+
+    /// A quantiser to `bits` with TPDF dither whose total error is noise-shaped, for
+    /// `channel_count` interleaved channels at `sample_rate_hz`. At rates the shaping
+    /// filter is not designed for ([`NOISE_SHAPING_RATES_HZ`]) it is plain TPDF.
+    pub fn with_shaped_dither(
+        bits: u32,
+        seed: u64,
+        channel_count: usize,
+        sample_rate_hz: u32,
+    ) -> Self {
+        let mut quantizer = Self::with_tpdf_dither(bits, seed);
+        if NOISE_SHAPING_RATES_HZ.contains(&sample_rate_hz) {
+            quantizer.shaping = Some(vec![[0.0; 3]; channel_count.max(1)]);
+        }
+        quantizer
     }
 
     /// A quantiser to `bits` that only rounds (for lossless paths, e.g. float → same depth).
@@ -79,7 +128,13 @@ impl Quantizer {
             max_code: scale - 1.0,
             min_code: -scale,
             noise,
+            shaping: None,
         }
+    }
+
+    /// Whether the dither is noise-shaped.
+    pub fn is_noise_shaped(&self) -> bool {
+        self.shaping.is_some()
     }
 
     /// Target bit depth.
@@ -95,11 +150,36 @@ impl Quantizer {
     /// One sample to its integer code; values beyond full scale clip.
     #[inline]
     pub fn quantize(&mut self, sample: f32) -> i32 {
+        self.quantize_channel(0, sample)
+    }
+
+    /// One sample of `channel` to its integer code (the channel selects the
+    /// noise-shaping state; without shaping it does not matter). Samples must come in
+    /// time order per channel; channels may interleave.
+    #[inline]
+    pub fn quantize_channel(&mut self, channel: usize, sample: f32) -> i32 {
         let mut value = f64::from(sample) * self.scale;
-        if let Some(noise) = self.noise.as_mut() {
-            value += noise.next_triangular();
+        let history = self
+            .shaping
+            .as_mut()
+            .and_then(|states| states.get_mut(channel));
+        if let Some(errors) = &history {
+            value -= NOISE_SHAPING_COEFFS
+                .iter()
+                .zip(errors.iter())
+                .map(|(h, e)| h * e)
+                .sum::<f64>();
         }
-        value.round().clamp(self.min_code, self.max_code) as i32
+        let mut dithered = value;
+        if let Some(noise) = self.noise.as_mut() {
+            dithered += noise.next_triangular();
+        }
+        let code = dithered.round().clamp(self.min_code, self.max_code);
+        if let Some(errors) = history {
+            let error = (code - value).clamp(-MAX_FEEDBACK_LSB, MAX_FEEDBACK_LSB);
+            *errors = [error, errors[0], errors[1]];
+        }
+        code as i32
     }
 
     /// The float value an integer code stands for.
@@ -182,6 +262,95 @@ mod tests {
         let measured_db = power_to_db(error_power(&mut q, &signal));
         let theory_db = power_to_db(lsb * lsb / 12.0);
         assert!((measured_db - theory_db).abs() < 0.2);
+    }
+
+    /// The quantisation errors (LSB) of `signal` through `quantizer` on one channel.
+    fn errors_lsb(quantizer: &mut Quantizer, signal: &[f32]) -> Vec<f64> {
+        let scale = 1.0 / quantizer.lsb();
+        signal
+            .iter()
+            .map(|&x| {
+                let code = quantizer.quantize_channel(0, x);
+                f64::from(code) - f64::from(x) * scale
+            })
+            .collect()
+    }
+
+    /// Mean power of `errors` around `freq_hz` (Hann-windowed 2048-point segments,
+    /// five neighbouring bins), arbitrary units.
+    fn band_power(errors: &[f64], freq_hz: f64, rate_hz: f64) -> f64 {
+        let len = 2048;
+        let bin_hz = rate_hz / len as f64;
+        let mut total = 0.0;
+        let mut count = 0;
+        for segment in errors.chunks_exact(len) {
+            for offset in -2..=2 {
+                let w = std::f64::consts::TAU * (freq_hz + f64::from(offset) * bin_hz) / rate_hz;
+                let (mut re, mut im) = (0.0, 0.0);
+                for (n, e) in segment.iter().enumerate() {
+                    let hann = 0.5 - 0.5 * (std::f64::consts::TAU * n as f64 / len as f64).cos();
+                    let (sin, cos) = (w * n as f64).sin_cos();
+                    re += hann * e * cos;
+                    im -= hann * e * sin;
+                }
+                total += re * re + im * im;
+                count += 1;
+            }
+        }
+        total / f64::from(count)
+    }
+
+    #[test]
+    fn shaped_dither_error_follows_the_shaping_filter() {
+        let rate = 44_100.0;
+        let signal = sine(0.01, 441.0, rate, 200_000);
+        let mut plain = Quantizer::with_tpdf_dither(16, 5);
+        let mut shaped = Quantizer::with_shaped_dither(16, 5, 1, 44_100);
+        assert!(shaped.is_noise_shaped() && !plain.is_noise_shaped());
+        let plain_errors = errors_lsb(&mut plain, &signal);
+        let shaped_errors = errors_lsb(&mut shaped, &signal);
+        for freq_hz in [2_000.0, 4_000.0, 8_000.0, 12_000.0, 18_000.0] {
+            let measured_db = 10.0
+                * (band_power(&shaped_errors, freq_hz, rate)
+                    / band_power(&plain_errors, freq_hz, rate))
+                .log10();
+            let expected_db = 20.0 * noise_shaping_gain(freq_hz, rate).log10();
+            assert!(
+                (measured_db - expected_db).abs() < 1.0,
+                "{freq_hz} Hz: measured {measured_db:+.2} dB, filter {expected_db:+.2} dB"
+            );
+        }
+        // Less noise where hearing is most sensitive, more at the top.
+        assert!(noise_shaping_gain(3_000.0, rate) < 0.5);
+        assert!(noise_shaping_gain(18_000.0, rate) > 2.0);
+        // White error through N(z): total power × (1 + Σ hₖ²).
+        let power = |e: &[f64]| e.iter().map(|x| x * x).sum::<f64>() / e.len() as f64;
+        let gain: f64 = 1.0 + NOISE_SHAPING_COEFFS.iter().map(|h| h * h).sum::<f64>();
+        let ratio_db = 10.0 * (power(&shaped_errors) / power(&plain_errors)).log10();
+        assert!((ratio_db - 10.0 * gain.log10()).abs() < 0.3, "{ratio_db}");
+    }
+
+    #[test]
+    fn shaped_dither_survives_clipping_and_odd_rates() {
+        let mut shaped = Quantizer::with_shaped_dither(16, 9, 2, 48_000);
+        // Far beyond full scale, then quiet: the feedback stays bounded.
+        for n in 0..10_000 {
+            let x = if (n / 50) % 2 == 0 { 3.0 } else { -3.0 };
+            for channel in 0..2 {
+                let code = shaped.quantize_channel(channel, x);
+                assert!(code == 32_767 || code == -32_768);
+            }
+        }
+        let quiet = sine(0.001, 1_000.0, 48_000.0, 48_000);
+        let errors = errors_lsb(&mut shaped, &quiet);
+        let tail = &errors[1_000..];
+        let power = tail.iter().map(|x| x * x).sum::<f64>() / tail.len() as f64;
+        let gain: f64 = 1.0 + NOISE_SHAPING_COEFFS.iter().map(|h| h * h).sum::<f64>();
+        assert!(
+            (10.0 * (power / (0.25 * gain)).log10()).abs() < 0.5,
+            "{power}"
+        );
+        assert!(!Quantizer::with_shaped_dither(24, 1, 2, 96_000).is_noise_shaped());
     }
 
     #[test]

@@ -49,6 +49,7 @@ fn job(input: &Path, output: &Path, request: MasteringRequest) -> MasterJob {
         output_rate_hz: None,
         overwrite: Overwrite::Refuse,
         block_frames: 4_096,
+        noise_shaped_dither: false,
     }
 }
 

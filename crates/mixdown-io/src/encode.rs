@@ -76,6 +76,8 @@ pub struct EncodeOptions {
     pub dither: bool,
     /// Seed of the dither noise: the same seed gives the same bytes.
     pub dither_seed: u64,
+    /// Noise-shape the dither (at 44.1 and 48 kHz; plain TPDF elsewhere).
+    pub noise_shaping: bool,
     /// Policy for an existing destination.
     pub overwrite: Overwrite,
 }
@@ -87,6 +89,7 @@ impl EncodeOptions {
             format,
             dither: true,
             dither_seed: 0x6D69_7864_6F77_6E21,
+            noise_shaping: false,
             overwrite: Overwrite::Refuse,
         }
     }
@@ -191,10 +194,15 @@ impl AudioWriter {
             }
         };
         let quantizer = options.format.integer_bits().map(|bits| {
-            if options.dither {
-                Quantizer::with_tpdf_dither(bits, options.dither_seed)
-            } else {
-                Quantizer::without_dither(bits)
+            match (options.dither, options.noise_shaping) {
+                (true, true) => Quantizer::with_shaped_dither(
+                    bits,
+                    options.dither_seed,
+                    channel_count,
+                    sample_rate_hz,
+                ),
+                (true, false) => Quantizer::with_tpdf_dither(bits, options.dither_seed),
+                (false, _) => Quantizer::without_dither(bits),
             }
         });
         Ok(Self {
@@ -233,8 +241,8 @@ impl AudioWriter {
             // Frame by frame across channels: one dither stream whose order does not
             // depend on where blocks are cut.
             for frame in 0..frames {
-                for stored in &mut self.written {
-                    let code = quantizer.quantize(stored[frame]);
+                for (channel, stored) in self.written.iter_mut().enumerate() {
+                    let code = quantizer.quantize_channel(channel, stored[frame]);
                     stored[frame] = quantizer.code_to_sample(code);
                 }
             }

@@ -179,29 +179,32 @@ fn outputs_get_ordinary_permissions_not_the_temp_files_private_ones() {
 fn dithered_bytes_do_not_depend_on_block_size() {
     let dir = tempfile::tempdir().unwrap();
     let audio = sine(0.25, 440.0, 44_100, 0.3, 2);
-    let mut files = Vec::new();
-    for block in [13_230, 1_000, 1] {
-        let path = dir.path().join(format!("b{block}.wav"));
-        let mut writer = mixdown_io::AudioWriter::create(
-            &path,
-            44_100,
-            2,
-            &EncodeOptions::new(OutputFormat::Int16),
-        )
-        .unwrap();
-        for start in (0..audio.frame_count()).step_by(block) {
-            let end = (start + block).min(audio.frame_count());
-            writer
-                .write(&[
-                    &audio.channels[0][start..end],
-                    &audio.channels[1][start..end],
-                ])
-                .unwrap();
+    for noise_shaping in [false, true] {
+        let mut files = Vec::new();
+        for block in [13_230, 1_000, 1] {
+            let path = dir.path().join(format!("b{block}-{noise_shaping}.wav"));
+            let options = EncodeOptions {
+                noise_shaping,
+                ..EncodeOptions::new(OutputFormat::Int16)
+            };
+            let mut writer = mixdown_io::AudioWriter::create(&path, 44_100, 2, &options).unwrap();
+            for start in (0..audio.frame_count()).step_by(block) {
+                let end = (start + block).min(audio.frame_count());
+                writer
+                    .write(&[
+                        &audio.channels[0][start..end],
+                        &audio.channels[1][start..end],
+                    ])
+                    .unwrap();
+            }
+            writer.finish().unwrap();
+            files.push(std::fs::read(&path).unwrap());
         }
-        writer.finish().unwrap();
-        files.push(std::fs::read(&path).unwrap());
+        assert!(
+            files.windows(2).all(|w| w[0] == w[1]),
+            "noise shaping {noise_shaping}"
+        );
     }
-    assert!(files.windows(2).all(|w| w[0] == w[1]));
 }
 
 /// FLAC is encoded frame by frame as blocks arrive: the file must be byte for byte

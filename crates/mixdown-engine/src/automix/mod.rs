@@ -401,6 +401,7 @@ pub fn automix(
                 output_rate_hz: None,
                 overwrite: job.overwrite,
                 block_frames: crate::mix::DEFAULT_BLOCK_FRAMES,
+                noise_shaped_dither: false,
             };
             let report = mastering::master_file(&master_job, &mut |p| {
                 progress(0.9 + 0.1 * p.fraction);

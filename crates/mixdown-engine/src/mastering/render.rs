@@ -50,6 +50,8 @@ pub struct MasterJob {
     pub overwrite: Overwrite,
     /// Frames per processing block (results do not depend on it).
     pub block_frames: usize,
+    /// Noise-shape the dither of integer outputs (44.1/48 kHz; plain TPDF elsewhere).
+    pub noise_shaped_dither: bool,
 }
 
 /// Where a pass is, for progress display.
@@ -316,6 +318,7 @@ pub fn master_file(
     });
     let encode = EncodeOptions {
         overwrite: job.overwrite,
+        noise_shaping: job.noise_shaped_dither,
         ..EncodeOptions::new(job.output_format)
     };
     let mut warnings = Vec::new();
@@ -437,6 +440,7 @@ pub fn master_file(
             .map(|p| p.display().to_string())
             .collect(),
         chain: chain_specs,
+        dither: dither_applied(job, sample_rate_hz),
         eq_curve: eq_curve(&plan, sample_rate_hz),
         limiter: LimiterReport {
             max_gain_reduction_db: round_hundredth(limiter_stats.max_db),
@@ -628,5 +632,21 @@ pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
+    }
+}
+
+/// What the last stage did to the word length, for the report.
+fn dither_applied(job: &MasterJob, output_rate_hz: u32) -> String {
+    match job.output_format.integer_bits() {
+        None => "none: 32-bit float output".into(),
+        Some(bits) => {
+            let shaped = job.noise_shaped_dither
+                && mixdown_dsp::dither::NOISE_SHAPING_RATES_HZ.contains(&output_rate_hz);
+            if shaped {
+                format!("noise-shaped TPDF to {bits} bits (Wannamaker 3-tap E-weighted)")
+            } else {
+                format!("TPDF to {bits} bits")
+            }
+        }
     }
 }

@@ -47,6 +47,8 @@ pub struct MasterReport {
     /// The chain as run, in the session vocabulary (copy it into a session's
     /// `[master] chain` to reproduce and edit).
     pub chain: Vec<ProcessorSpec>,
+    /// The word-length reduction of the last stage (dither kind and bit depth).
+    pub dither: String,
     /// The EQ curve applied, at 1/3-octave centres.
     pub eq_curve: Vec<EqCurvePoint>,
     /// Limiter activity.

@@ -448,6 +448,7 @@ pub fn mix_session(
                 output_rate_hz: None,
                 overwrite: job.overwrite,
                 block_frames: job.block_frames,
+                noise_shaped_dither: false,
             };
             let report = mastering::master_file(&master_job, &mut |p| {
                 progress(0.5 + 0.5 * p.fraction);
