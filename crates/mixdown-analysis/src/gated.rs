@@ -140,6 +140,48 @@ impl GatedLoudness {
     }
 }
 
+/// Integrated loudness of any layout: the lean meter for mono and stereo, the
+/// reference meter (with BS.1770's surround weights) beyond.
+pub enum IntegratedLoudness {
+    /// Mono or stereo.
+    Lean(GatedLoudness),
+    /// Three channels or more.
+    Reference(Box<crate::LoudnessMeter>),
+}
+
+impl IntegratedLoudness {
+    /// A meter for `channel_count` channels at `sample_rate_hz`.
+    pub fn new(channel_count: usize, sample_rate_hz: u32) -> Result<Self, crate::AnalysisError> {
+        Ok(if channel_count <= 2 {
+            Self::Lean(GatedLoudness::new(channel_count, sample_rate_hz))
+        } else {
+            Self::Reference(Box::new(crate::LoudnessMeter::integrated_only(
+                channel_count,
+                sample_rate_hz,
+            )?))
+        })
+    }
+
+    /// Adds a planar block.
+    pub fn add(&mut self, block: &[&[f32]]) -> Result<(), crate::AnalysisError> {
+        match self {
+            Self::Lean(meter) => {
+                meter.add(block);
+                Ok(())
+            }
+            Self::Reference(meter) => meter.add(block),
+        }
+    }
+
+    /// Gated integrated loudness, LUFS; `None` for silence.
+    pub fn loudness_lufs(&self) -> Option<f64> {
+        match self {
+            Self::Lean(meter) => meter.loudness_lufs(),
+            Self::Reference(meter) => meter.finish().integrated_lufs,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ pub mod metrics;
 pub mod spectrum;
 pub mod stem;
 
-pub use gated::GatedLoudness;
+pub use gated::{GatedLoudness, IntegratedLoudness};
 pub use loudness::{LoudnessMeter, LoudnessReport};
 pub use metrics::{analyze, Analyzer, Metrics};
 pub use spectrum::{third_octave_spectrum, SpectrumAnalyzer, ThirdOctaveBand, ThirdOctaveSpectrum};

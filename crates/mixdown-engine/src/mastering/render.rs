@@ -10,7 +10,7 @@ use crate::chain::{eq_response_db, Chain};
 use crate::pipeline::{pipelined, Send};
 use crate::report::AnalysisRecord;
 use mixdown_analysis::spectrum::third_octave_centers_hz;
-use mixdown_analysis::{Analyzer, LoudnessMeter};
+use mixdown_analysis::{Analyzer, IntegratedLoudness};
 use mixdown_dsp::limiter::{LimiterSettings, TruePeakLimiter};
 use mixdown_dsp::units::db_to_gain;
 use mixdown_dsp::{AudioBuffer, Processor};
@@ -245,7 +245,7 @@ pub fn master_file(
     let mut second_stage = Chain::new(dynamics, sample_rate_hz, job.block_frames, channel_count);
     let latency = first_stage.latency_frames() + second_stage.latency_frames();
     let mut processed = ProcessedAudio::new(channel_count, total_frames as usize + latency)?;
-    let mut meter = LoudnessMeter::integrated_only(channel_count, sample_rate_hz)?;
+    let mut meter = IntegratedLoudness::new(channel_count, sample_rate_hz)?;
     let mut rechunker = Rechunker::new(channel_count);
     let mut to_skip = latency;
     pipelined(
@@ -277,8 +277,7 @@ pub fn master_file(
     rechunker.flush(&mut |b: &[&[f32]]| Ok(meter.add(b)?))?;
     processed.seal()?;
     let processed_lufs = meter
-        .finish()
-        .integrated_lufs
+        .loudness_lufs()
         .ok_or_else(|| MasterError::Silent(job.input.clone()))?;
 
     // Pass 3: the gain that lands the limited output on target.
@@ -524,7 +523,7 @@ fn limited_loudness(
     settings: LimiterSettings,
     job: &MasterJob,
 ) -> Result<f64, MasterError> {
-    let mut meter = LoudnessMeter::integrated_only(processed.channel_count(), sample_rate_hz)?;
+    let mut meter = IntegratedLoudness::new(processed.channel_count(), sample_rate_hz)?;
     let mut rechunker = Rechunker::new(processed.channel_count());
     let mut measure = |block: &[&[f32]]| -> Result<(), MasterError> { Ok(meter.add(block)?) };
     pipelined(
@@ -542,7 +541,7 @@ fn limited_loudness(
         pipeline_stopped,
     )?;
     rechunker.flush(&mut measure)?;
-    Ok(meter.finish().integrated_lufs.unwrap_or(f64::NEG_INFINITY))
+    Ok(meter.loudness_lufs().unwrap_or(f64::NEG_INFINITY))
 }
 
 /// Renders the final output into a writer (not yet committed) and measures the
