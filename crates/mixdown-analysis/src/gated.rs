@@ -144,7 +144,7 @@ impl GatedLoudness {
 /// reference meter (with BS.1770's surround weights) beyond.
 pub enum IntegratedLoudness {
     /// Mono or stereo.
-    Lean(GatedLoudness),
+    Lean(Box<GatedLoudness>),
     /// Three channels or more.
     Reference(Box<crate::LoudnessMeter>),
 }
@@ -153,7 +153,7 @@ impl IntegratedLoudness {
     /// A meter for `channel_count` channels at `sample_rate_hz`.
     pub fn new(channel_count: usize, sample_rate_hz: u32) -> Result<Self, crate::AnalysisError> {
         Ok(if channel_count <= 2 {
-            Self::Lean(GatedLoudness::new(channel_count, sample_rate_hz))
+            Self::Lean(Box::new(GatedLoudness::new(channel_count, sample_rate_hz)))
         } else {
             Self::Reference(Box::new(crate::LoudnessMeter::integrated_only(
                 channel_count,
