@@ -2,9 +2,10 @@
 
 use crate::failure::Failure;
 use crate::master::{parse_format, print_summary};
+use crate::mix::RenderArgs;
 use indicatif::{ProgressBar, ProgressStyle};
 use mixdown_engine::automix::{automix, AutomixJob, AutomixReport};
-use mixdown_io::{check_destination, write_text_atomically, Overwrite};
+use mixdown_io::{check_destination, write_text_atomically};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -20,31 +21,15 @@ pub struct AutomixArgs {
     /// Also write the editable session (TOML) here; `mixdown mix` renders it to the same audio.
     #[arg(long)]
     session: Option<PathBuf>,
-    /// Also write each stem's processed contribution to the mix into this folder.
-    #[arg(long)]
-    stems_out: Option<PathBuf>,
-    /// Master the automix with this preset (spotify, apple, ...).
-    #[arg(long)]
-    master_preset: Option<String>,
-    /// Output sample format: 16, 24 or 32f.
-    #[arg(long, default_value = "24")]
-    bits: String,
-    /// Write every decision and its reason here (JSON).
-    #[arg(long)]
-    report: Option<PathBuf>,
-    /// Replace existing output files.
-    #[arg(long)]
-    force: bool,
+    #[command(flatten)]
+    render: RenderArgs,
 }
 
 /// Runs `mixdown automix`.
 pub fn run(args: &AutomixArgs) -> Result<(), Failure> {
-    let overwrite = if args.force {
-        Overwrite::Replace
-    } else {
-        Overwrite::Refuse
-    };
-    if let Some(preset) = &args.master_preset {
+    let render = &args.render;
+    let overwrite = render.overwrite();
+    if let Some(preset) = &render.master_preset {
         if mixdown_engine::mastering::find_preset(preset).is_none() {
             return Err(Failure::bad_input(format!(
                 "--master-preset {preset}: unknown preset (one of: {})",
@@ -55,7 +40,7 @@ pub fn run(args: &AutomixArgs) -> Result<(), Failure> {
     let outputs = [
         Some(&args.output),
         args.session.as_ref(),
-        args.report.as_ref(),
+        render.report.as_ref(),
     ];
     for (i, a) in outputs.iter().enumerate() {
         for b in &outputs[i + 1..] {
@@ -69,15 +54,15 @@ pub fn run(args: &AutomixArgs) -> Result<(), Failure> {
             }
         }
     }
-    if let Some(report) = &args.report {
+    if let Some(report) = &render.report {
         check_destination(report, overwrite)?;
     }
     let job = AutomixJob {
         output: args.output.clone(),
         session: args.session.clone(),
-        stems_dir: args.stems_out.clone(),
-        master_preset: args.master_preset.clone(),
-        format: parse_format(&args.bits)?,
+        stems_dir: render.stems_out.clone(),
+        master_preset: render.master_preset.clone(),
+        format: parse_format(&render.bits)?,
         overwrite,
     };
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -97,7 +82,7 @@ pub fn run(args: &AutomixArgs) -> Result<(), Failure> {
         bar.finish_and_clear();
     }
     let report = outcome.map_err(Failure::bad_input)?;
-    if let Some(path) = &args.report {
+    if let Some(path) = &render.report {
         let json = serde_json::to_string_pretty(&report)
             .map_err(|e| Failure::bad_input(format!("cannot write the report: {e}")))?;
         write_text_atomically(path, &(json + "\n"), overwrite)?;

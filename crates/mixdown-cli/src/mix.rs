@@ -19,21 +19,41 @@ pub struct MixArgs {
     /// Only check the session and its stems: list every problem, render nothing.
     #[arg(long)]
     check: bool,
-    /// Also write each track's and each bus's contribution to the mix into this folder.
+    #[command(flatten)]
+    render: RenderArgs,
+}
+
+/// The options `mix` and `automix` share: what else to write, and how.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// Also write each track's own contribution to the mix (and each bus's output)
+    /// into this folder.
     #[arg(long)]
-    stems_out: Option<PathBuf>,
-    /// Master the mix with this preset (overrides the session's [master] preset).
+    pub stems_out: Option<PathBuf>,
+    /// Master the mix with this preset (spotify, apple, ...; for `mix`, overrides the
+    /// session's [master] preset).
     #[arg(long)]
-    master_preset: Option<String>,
+    pub master_preset: Option<String>,
     /// Output sample format: 16, 24 or 32f.
     #[arg(long, default_value = "24")]
-    bits: String,
-    /// Write a JSON report of the render here.
+    pub bits: String,
+    /// Write a JSON report here (for `automix`, every decision and its reason).
     #[arg(long)]
-    report: Option<PathBuf>,
+    pub report: Option<PathBuf>,
     /// Replace existing output files.
     #[arg(long)]
-    force: bool,
+    pub force: bool,
+}
+
+impl RenderArgs {
+    /// Whether existing outputs may be replaced.
+    pub fn overwrite(&self) -> Overwrite {
+        if self.force {
+            Overwrite::Replace
+        } else {
+            Overwrite::Refuse
+        }
+    }
 }
 
 /// Every problem of a session on its own line, then a one-line failure.
@@ -69,19 +89,16 @@ pub fn run(args: &MixArgs) -> Result<(), Failure> {
     let Some(output) = &args.output else {
         return Err(Failure::bad_input("give the mix to write with -o OUT"));
     };
-    let overwrite = if args.force {
-        Overwrite::Replace
-    } else {
-        Overwrite::Refuse
-    };
+    let render = &args.render;
+    let overwrite = render.overwrite();
     let job = MixJob {
-        format: parse_format(&args.bits)?,
+        format: parse_format(&render.bits)?,
         overwrite,
-        stems_dir: args.stems_out.clone(),
-        master_preset: args.master_preset.clone(),
+        stems_dir: render.stems_out.clone(),
+        master_preset: render.master_preset.clone(),
         ..MixJob::new(output)
     };
-    if let Some(report_path) = &args.report {
+    if let Some(report_path) = &render.report {
         if report_path == output || report_path == &args.session {
             return Err(Failure::bad_input(format!(
                 "{}: the report must not be the session or the mix",
@@ -108,7 +125,7 @@ pub fn run(args: &MixArgs) -> Result<(), Failure> {
         bar.finish_and_clear();
     }
     let report = outcome.map_err(failure)?;
-    if let Some(report_path) = &args.report {
+    if let Some(report_path) = &render.report {
         let json = serde_json::to_string_pretty(&report)
             .map_err(|e| Failure::bad_input(format!("cannot write the report: {e}")))?;
         write_text_atomically(report_path, &(json + "\n"), overwrite)?;
