@@ -25,6 +25,8 @@ pub const TOP_END_HZ: f64 = 5_000.0;
 /// Features of one stem.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StemFeatures {
+    /// Channels of the stem.
+    pub channel_count: usize,
     /// Length, s.
     pub duration_s: f64,
     /// Gated integrated loudness (BS.1770-4): silence and quiet passages are gated
@@ -56,6 +58,7 @@ pub struct StemFeatures {
 /// Streaming measurement of [`StemFeatures`]: feed planar blocks, then finish.
 pub struct StemAnalyzer {
     sample_rate_hz: u32,
+    channel_count: usize,
     frames: u64,
     loudness: GatedLoudness,
     levels: LevelStats,
@@ -73,6 +76,7 @@ impl StemAnalyzer {
     pub fn new(channel_count: usize, sample_rate_hz: u32) -> Result<Self, AnalysisError> {
         Ok(Self {
             sample_rate_hz,
+            channel_count,
             frames: 0,
             loudness: GatedLoudness::new(channel_count, sample_rate_hz),
             levels: LevelStats::new(channel_count),
@@ -155,6 +159,7 @@ impl StemAnalyzer {
         let onsets = count_onsets(&self.frame_powers, floor);
         let active_s = active.len() as f64 * FRAME_MS / 1000.0;
         StemFeatures {
+            channel_count: self.channel_count,
             duration_s: self.frames as f64 / f64::from(self.sample_rate_hz),
             active_loudness_lufs: self.loudness.loudness_lufs(),
             active_fraction,

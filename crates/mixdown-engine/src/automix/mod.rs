@@ -54,6 +54,9 @@ pub enum AutomixError {
     /// A stem could not be measured.
     #[error(transparent)]
     Analysis(#[from] AnalysisError),
+    /// A request that cannot be met, or a work file that cannot be made.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// What to produce.
@@ -281,7 +284,7 @@ pub fn automix(
         .collect();
 
     let work = tempfile::tempdir()
-        .map_err(|e| AutomixError::NoStems(format!("cannot create a temporary folder: {e}")))?;
+        .map_err(|e| AutomixError::Invalid(format!("cannot create a temporary folder: {e}")))?;
     let session_dir = job
         .session
         .as_ref()
@@ -293,15 +296,11 @@ pub fn automix(
         .iter()
         .zip(&names)
         .zip(features)
-        .map(|((file, name), features)| {
-            let channel_count = AudioReader::open(file).map_or(1, |r| r.channel_count());
-            StemInput {
-                classification: classify(name, &features),
-                name: name.clone(),
-                file: file.clone(),
-                channel_count,
-                features,
-            }
+        .map(|((file, name), features)| StemInput {
+            classification: classify(name, &features),
+            name: name.clone(),
+            file: file.clone(),
+            features,
         })
         .collect();
     let mut plans = plan_stems(&stems);
@@ -329,7 +328,7 @@ pub fn automix(
         for (i, plan) in plans.iter_mut().enumerate() {
             if let Some(stem_lufs) = rendered.track_lufs[i] {
                 let off_by = plan.relative_lu - (stem_lufs - mix_lufs);
-                plan.track.gain_db += off_by;
+                plan.track.gain_db = ((plan.track.gain_db + off_by) * 100.0).round() / 100.0;
             }
         }
         if let Some(reverb_lufs) = rendered.reverb_lufs {
@@ -381,7 +380,7 @@ pub fn automix(
         }
         Some(name) => {
             let preset = mastering::find_preset(name).ok_or_else(|| {
-                AutomixError::NoStems(format!(
+                AutomixError::Invalid(format!(
                     "unknown preset {name:?} (one of: {})",
                     mastering::preset_names()
                 ))
@@ -662,7 +661,7 @@ fn render_probe_with(
     let output = path.with_extension("wav");
     if output.exists() {
         std::fs::remove_file(&output).map_err(|e| {
-            AutomixError::NoStems(format!("{}: cannot replace: {e}", output.display()))
+            AutomixError::Invalid(format!("{}: cannot replace: {e}", output.display()))
         })?;
     }
     let job = MixJob {

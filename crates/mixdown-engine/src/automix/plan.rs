@@ -111,8 +111,6 @@ pub struct StemInput {
     pub name: String,
     /// File as written into the session.
     pub file: std::path::PathBuf,
-    /// Channels of the stem.
-    pub channel_count: usize,
     /// Its features.
     pub features: StemFeatures,
     /// Its class.
@@ -185,7 +183,7 @@ pub fn pans(stems: &[StemInput]) -> Vec<(f64, String)> {
     order.sort_by(|&a, &b| stem_power(&stems[b]).total_cmp(&stem_power(&stems[a])));
     for i in order {
         let mut spread = profile(stems[i].classification.class).pan_spread;
-        if stems[i].channel_count == 2 {
+        if stems[i].features.channel_count == 2 {
             // A stereo stem already has its own image: a balance nudge is enough.
             spread *= 0.5;
         }
