@@ -5,13 +5,23 @@ use crate::IoError;
 use mixdown_dsp::AudioBuffer;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use symphonia::core::audio::{AudioBuffer as SymphoniaBuffer, Signal};
+use symphonia::core::audio::{AudioBuffer as SymphoniaBuffer, AudioBufferRef, Signal};
 use symphonia::core::codecs::{Decoder, DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::conv::IntoSample;
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
+use symphonia::core::sample::Sample;
+
+/// Copies every plane of `buffer` into `block` as `f32`.
+fn copy_planes<S: Sample + IntoSample<f32>>(buffer: &SymphoniaBuffer<S>, block: &mut [Vec<f32>]) {
+    for (ch, out) in block.iter_mut().enumerate() {
+        out.clear();
+        out.extend(buffer.chan(ch).iter().map(|&x| x.into_sample()));
+    }
+}
 
 /// A decoded file and what it was.
 #[derive(Debug, Clone)]
@@ -64,7 +74,6 @@ pub struct AudioReader {
     bits_per_sample: Option<u32>,
     declared_frames: Option<u64>,
     frames_read: u64,
-    scratch: Option<SymphoniaBuffer<f32>>,
     block: Vec<Vec<f32>>,
     /// A packet decoded while opening (to learn the layout), handed out first.
     pending_first_block: bool,
@@ -133,7 +142,6 @@ impl AudioReader {
             bits_per_sample: params.bits_per_sample,
             declared_frames: params.n_frames,
             frames_read: 0,
-            scratch: None,
             block: Vec::new(),
             pending_first_block: false,
             finished: false,
@@ -230,17 +238,20 @@ impl AudioReader {
             if frames == 0 {
                 continue;
             }
-            let scratch = match self.scratch.as_mut() {
-                Some(b) if b.capacity() >= frames && *b.spec() == spec => b,
-                _ => self
-                    .scratch
-                    .insert(SymphoniaBuffer::new(decoded.capacity() as u64, spec)),
-            };
-            decoded.convert(scratch);
             self.block.resize_with(self.channel_count, Vec::new);
-            for (ch, out) in self.block.iter_mut().enumerate() {
-                out.clear();
-                out.extend_from_slice(&scratch.chan(ch)[..frames]);
+            // Converted straight into the planar block (one pass; the same sample
+            // conversions as symphonia's `AudioBufferRef::convert`).
+            match decoded {
+                AudioBufferRef::U8(b) => copy_planes(&b, &mut self.block),
+                AudioBufferRef::U16(b) => copy_planes(&b, &mut self.block),
+                AudioBufferRef::U24(b) => copy_planes(&b, &mut self.block),
+                AudioBufferRef::U32(b) => copy_planes(&b, &mut self.block),
+                AudioBufferRef::S8(b) => copy_planes(&b, &mut self.block),
+                AudioBufferRef::S16(b) => copy_planes(&b, &mut self.block),
+                AudioBufferRef::S24(b) => copy_planes(&b, &mut self.block),
+                AudioBufferRef::S32(b) => copy_planes(&b, &mut self.block),
+                AudioBufferRef::F32(b) => copy_planes(&b, &mut self.block),
+                AudioBufferRef::F64(b) => copy_planes(&b, &mut self.block),
             }
             self.check_finite()?;
             return Ok(true);
