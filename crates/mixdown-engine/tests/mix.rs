@@ -683,3 +683,28 @@ fn an_existing_output_is_kept_without_force() {
         "{error}"
     );
 }
+
+#[test]
+fn an_endless_echo_stops_after_a_minute_of_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    write_stem(dir.path(), "blip.wav", vec![vec![0.5; 480]], RATE);
+    let session = write_session(
+        dir.path(),
+        r#"version = 1
+[[track]]
+name = "blip"
+file = "blip.wav"
+sends = [ { bus = "echo" } ]
+[[bus]]
+name = "echo"
+chain = [ { type = "delay", time_ms = 10000.0, feedback = 0.99 } ]
+"#,
+    );
+    let mix = render(&session);
+    assert_eq!(
+        mix[0].len(),
+        480 + 60 * RATE as usize,
+        "the tail is capped at {} s",
+        mixdown_engine::mix::MAX_TAIL_S
+    );
+}

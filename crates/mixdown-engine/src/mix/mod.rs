@@ -6,7 +6,7 @@ mod render;
 mod source;
 mod strip;
 
-pub use render::{Graph, Mixer};
+pub use render::{Graph, Mixer, MAX_TAIL_S};
 
 use crate::mastering::{self, MasterError, MasterJob, MasterReport, MasteringRequest};
 use mixdown_io::{AudioReader, AudioWriter, EncodeOptions, IoError, OutputFormat, Overwrite};

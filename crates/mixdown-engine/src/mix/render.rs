@@ -20,6 +20,10 @@ use mixdown_session::{bus_render_order, track_waves, Send, MASTER};
 use rayon::prelude::*;
 use std::ops::Range;
 
+/// Longest reverb or delay tail rendered after the last stem ends, s: a long delay with
+/// high feedback would otherwise ring for hours.
+pub const MAX_TAIL_S: u64 = 60;
+
 /// Where an edge takes its signal from.
 #[derive(Debug, Clone, Copy)]
 enum Tap {
@@ -313,7 +317,8 @@ impl Graph {
                 waves: wave_ranges,
                 strip_of_track,
             },
-            length_frames: timeline_end + bus_timing[master].tail as u64,
+            length_frames: timeline_end
+                + (bus_timing[master].tail as u64).min(u64::from(rate) * MAX_TAIL_S),
             block_frames,
         })
     }
