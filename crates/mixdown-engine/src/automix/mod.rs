@@ -15,8 +15,8 @@
 pub mod classify;
 pub mod plan;
 
-use crate::mastering::{self, MasterJob, MasterReport, MasteringRequest};
-use crate::mix::{load_session, mix_session, MixError, MixJob, MixLoudness};
+use crate::mastering::{self, MasterReport};
+use crate::mix::{load_session, master_float_mix, mix_session, MixError, MixJob, MixLoudness};
 use classify::{classify, Classification};
 use mixdown_analysis::{AnalysisError, StemAnalyzer, StemFeatures};
 use mixdown_dsp::units::{db_to_gain, gain_to_db};
@@ -391,21 +391,14 @@ pub fn automix(
                 ..EncodeOptions::new(OutputFormat::Float32)
             };
             let peak = apply_master_fader(&float_mix, &scaled, headroom_db, &options)?;
-            let master_job = MasterJob {
-                input: scaled,
-                output: job.output.clone(),
-                references: Vec::new(),
-                request: MasteringRequest::for_preset(&preset),
-                output_format: job.format,
-                output_rate_hz: None,
+            let mix_job = MixJob {
+                format: job.format,
                 overwrite: job.overwrite,
-                block_frames: crate::mix::DEFAULT_BLOCK_FRAMES,
-                noise_shaped_dither: false,
+                ..MixJob::new(&job.output)
             };
-            let report = mastering::master_file(&master_job, &mut |p| {
-                progress(0.9 + 0.1 * p.fraction);
-            })
-            .map_err(MixError::from)?;
+            let report = master_float_mix(&scaled, &preset, &mix_job, &mut |fraction| {
+                progress(0.9 + 0.1 * fraction);
+            })?;
             warnings.extend(report.warnings.iter().cloned());
             (peak, Some(report))
         }

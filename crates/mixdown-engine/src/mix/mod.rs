@@ -344,39 +344,10 @@ pub fn mix_session(
         length,
     );
 
-    // Stems: every track, then every bus, aligned with the mix.
-    let mut stem_writers: Vec<(StemNode, AlignedWriter, PathBuf)> = Vec::new();
-    if let Some(folder) = &job.stems_dir {
-        std::fs::create_dir_all(folder).map_err(|e| {
-            MixError::Invalid(format!(
-                "{}: cannot create the folder: {e}",
-                folder.display()
-            ))
-        })?;
-        let options = EncodeOptions {
-            overwrite: job.overwrite,
-            ..EncodeOptions::new(job.format)
-        };
-        let session = &loaded.session;
-        let nodes = (0..session.tracks.len())
-            .map(StemNode::Track)
-            .chain((0..session.buses.len()).map(StemNode::Bus));
-        for node in nodes {
-            let (file_name, latency) = match node {
-                StemNode::Track(t) => (
-                    format!("{:02}-{}.wav", t + 1, file_safe(&session.tracks[t].name)),
-                    graph.track_latency_frames(t),
-                ),
-                StemNode::Bus(b) => (
-                    format!("bus-{}.wav", file_safe(&session.buses[b].name)),
-                    graph.bus_latency_frames(b),
-                ),
-            };
-            let path = folder.join(file_name);
-            let writer = AudioWriter::create(&path, rate, 2, &options)?;
-            stem_writers.push((node, AlignedWriter::new(writer, latency, length), path));
-        }
-    }
+    let mut stem_writers = match &job.stems_dir {
+        Some(folder) => open_stem_writers(folder, loaded, &graph, job)?,
+        None => Vec::new(),
+    };
 
     // Meters: tracks in their strips; here the master, then every bus.
     let mut meters: Vec<AlignedMeter> = if job.meter {
@@ -439,19 +410,8 @@ pub fn mix_session(
 
     let mastering_report = match (preset, &temporary) {
         (Some(preset), Some(file)) => {
-            let master_job = MasterJob {
-                input: file.path().to_path_buf(),
-                output: job.output.clone(),
-                references: Vec::new(),
-                request: MasteringRequest::for_preset(&preset),
-                output_format: job.format,
-                output_rate_hz: None,
-                overwrite: job.overwrite,
-                block_frames: job.block_frames,
-                noise_shaped_dither: false,
-            };
-            let report = mastering::master_file(&master_job, &mut |p| {
-                progress(0.5 + 0.5 * p.fraction);
+            let report = master_float_mix(file.path(), &preset, job, &mut |fraction| {
+                progress(0.5 + 0.5 * fraction);
             })?;
             warnings.extend(report.warnings.iter().cloned());
             Some(report)
@@ -492,6 +452,75 @@ pub fn mix_session(
         mastering: mastering_report,
         warnings,
     })
+}
+
+/// Opens one writer per track (`NN-name.wav`) and per bus (`bus-name.wav`) in `folder`,
+/// each aligned with the mix.
+fn open_stem_writers(
+    folder: &Path,
+    loaded: &LoadedSession,
+    graph: &Graph,
+    job: &MixJob,
+) -> Result<Vec<(StemNode, AlignedWriter, PathBuf)>, MixError> {
+    std::fs::create_dir_all(folder).map_err(|e| {
+        MixError::Invalid(format!(
+            "{}: cannot create the folder: {e}",
+            folder.display()
+        ))
+    })?;
+    let options = EncodeOptions {
+        overwrite: job.overwrite,
+        ..EncodeOptions::new(job.format)
+    };
+    let session = &loaded.session;
+    let nodes = (0..session.tracks.len())
+        .map(StemNode::Track)
+        .chain((0..session.buses.len()).map(StemNode::Bus));
+    nodes
+        .map(|node| {
+            let (file_name, latency) = match node {
+                StemNode::Track(t) => (
+                    format!("{:02}-{}.wav", t + 1, file_safe(&session.tracks[t].name)),
+                    graph.track_latency_frames(t),
+                ),
+                StemNode::Bus(b) => (
+                    format!("bus-{}.wav", file_safe(&session.buses[b].name)),
+                    graph.bus_latency_frames(b),
+                ),
+            };
+            let path = folder.join(file_name);
+            let writer = AudioWriter::create(&path, loaded.sample_rate_hz, 2, &options)?;
+            Ok((
+                node,
+                AlignedWriter::new(writer, latency, graph.length_frames),
+                path,
+            ))
+        })
+        .collect()
+}
+
+/// Masters the float mix at `input` with `preset` into `job.output` (its format,
+/// overwrite policy and block size). `progress` receives 0…1.
+pub fn master_float_mix(
+    input: &Path,
+    preset: &mastering::Preset,
+    job: &MixJob,
+    progress: &mut dyn FnMut(f64),
+) -> Result<MasterReport, MixError> {
+    let master_job = MasterJob {
+        input: input.to_path_buf(),
+        output: job.output.clone(),
+        references: Vec::new(),
+        request: MasteringRequest::for_preset(preset),
+        output_format: job.format,
+        output_rate_hz: None,
+        overwrite: job.overwrite,
+        block_frames: job.block_frames,
+        noise_shaped_dither: false,
+    };
+    Ok(mastering::master_file(&master_job, &mut |p| {
+        progress(p.fraction);
+    })?)
 }
 
 /// A node whose output is written as a stem.
