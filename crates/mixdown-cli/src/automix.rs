@@ -121,7 +121,7 @@ pub fn print_report(report: &AutomixReport, output: &std::path::Path) {
         println!(
             "  {:<24} {:<14} {:>7.1} {:>+6.2} {:>9.1} {:>9}{}",
             stem.name,
-            format!("{:?}", stem.classification.class),
+            stem.classification.class.name(),
             stem.gain_db,
             stem.pan,
             stem.target_relative_lu,
@@ -129,6 +129,10 @@ pub fn print_report(report: &AutomixReport, output: &std::path::Path) {
             if stem.muted { "  (silent, muted)" } else { "" }
         );
     }
+    println!(
+        "  master fader {:+.1} dB (mix peak at -6 dBFS)",
+        report.master_gain_db
+    );
     if let Some(session) = &report.session {
         println!("  session: {}", session.display());
     }

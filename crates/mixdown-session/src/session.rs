@@ -85,6 +85,34 @@ pub enum InstrumentClass {
     Other,
 }
 
+impl InstrumentClass {
+    /// The class as written in a session file (`lead-vocal`).
+    pub fn name(self) -> &'static str {
+        use InstrumentClass::*;
+        match self {
+            Kick => "kick",
+            Snare => "snare",
+            Hats => "hats",
+            Cymbals => "cymbals",
+            Toms => "toms",
+            Percussion => "percussion",
+            Drums => "drums",
+            Bass => "bass",
+            LeadVocal => "lead-vocal",
+            BackingVocal => "backing-vocal",
+            Guitar => "guitar",
+            Keys => "keys",
+            Piano => "piano",
+            Pads => "pads",
+            Strings => "strings",
+            Brass => "brass",
+            LeadSynth => "lead-synth",
+            Fx => "fx",
+            Other => "other",
+        }
+    }
+}
+
 /// One stem and everything done to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,31 +131,31 @@ pub struct Track {
     #[serde(default)]
     pub pan: f64,
     /// Stereo stems: side gain, 0 (mono) … 1 (as recorded) … 2 (twice as wide).
-    #[serde(default = "unity")]
+    #[serde(default = "unity", skip_serializing_if = "is_unity")]
     pub width: f64,
     /// Silences the track (and its sends).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub mute: bool,
     /// When any track is soloed, only soloed tracks are heard (buses stay audible).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub solo: bool,
     /// Flips the polarity.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub invert_polarity: bool,
     /// Moves the stem later, ms.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub delay_ms: f64,
     /// Moves the stem later, frames at the session rate (instead of `delay_ms`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_samples: Option<u64>,
     /// Where the stem starts in the mix, s.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub start_s: f64,
     /// Fade-in from the stem's first frame, ms (raised-cosine).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub fade_in_ms: f64,
     /// Fade-out to the stem's last frame, ms (raised-cosine).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub fade_out_ms: f64,
     /// Fader automation: gain offsets in time order, interpolated linearly in dB.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -209,6 +237,18 @@ fn unity() -> f64 {
     1.0
 }
 
+fn is_unity(value: &f64) -> bool {
+    *value == 1.0
+}
+
+fn is_zero(value: &f64) -> bool {
+    *value == 0.0
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
 fn master_name() -> String {
     MASTER.to_string()
 }
@@ -282,10 +322,67 @@ impl Session {
         !track.mute && (!any_solo || track.solo)
     }
 
-    /// The session as TOML text (what automix writes).
+    /// The session as TOML text: `[[track]]` and `[[bus]]` tables, chains and sends as
+    /// inline lists with one entry per line, defaults left out.
     pub fn to_toml(&self) -> String {
-        toml_edit::ser::to_string_pretty(self)
-            .expect("a session always serializes: plain tables, numbers and strings")
+        self.to_toml_annotated(&[])
+    }
+
+    /// [`to_toml`](Self::to_toml) with comment lines above each track (`notes[i]` for
+    /// track `i`): automix writes the reason for each decision there.
+    pub fn to_toml_annotated(&self, notes: &[Vec<String>]) -> String {
+        use toml_edit::{ArrayOfTables, Item, Value};
+        let mut document = toml_edit::ser::to_document(self)
+            .expect("a session always serializes: plain tables, numbers and strings");
+        for key in ["mix", "master"] {
+            if let Some(item) = document.get_mut(key) {
+                if let Some(inline) = item.as_inline_table().cloned() {
+                    let mut table = inline.into_table();
+                    one_entry_per_line(&mut table);
+                    *item = Item::Table(table);
+                }
+            }
+        }
+        for key in ["track", "bus"] {
+            if let Some(item) = document.get_mut(key) {
+                let Some(array) = item.as_array() else {
+                    continue;
+                };
+                let mut tables = ArrayOfTables::new();
+                for (i, value) in array.iter().enumerate() {
+                    let Some(inline) = value.as_inline_table() else {
+                        continue;
+                    };
+                    let mut table = inline.clone().into_table();
+                    one_entry_per_line(&mut table);
+                    let lines = if key == "track" { notes.get(i) } else { None };
+                    let comment: String = lines
+                        .into_iter()
+                        .flatten()
+                        .map(|line| format!("# {line}\n"))
+                        .collect();
+                    table.decor_mut().set_prefix(format!("\n{comment}"));
+                    tables.push(table);
+                }
+                *item = Item::ArrayOfTables(tables);
+            }
+        }
+
+        /// Lists of tables (chains, sends, automation, EQ bands) inline, one entry a line.
+        fn one_entry_per_line(table: &mut toml_edit::Table) {
+            for (_, item) in table.iter_mut() {
+                if let Some(Value::Array(array)) = item.as_value_mut() {
+                    if array.iter().any(Value::is_inline_table) {
+                        for value in array.iter_mut() {
+                            value.decor_mut().set_prefix("\n  ");
+                        }
+                        array.set_trailing_comma(true);
+                        array.set_trailing("\n");
+                    }
+                }
+            }
+        }
+        document.to_string()
     }
 }
 

@@ -132,6 +132,8 @@ pub struct AutomixReport {
     pub mix_loudness_lufs: Option<f64>,
     /// Sample peak of the unmastered mix, dBFS.
     pub mix_peak_dbfs: Option<f64>,
+    /// The master fader that sets the headroom, dB.
+    pub master_gain_db: f64,
     /// The session written, if asked.
     pub session: Option<PathBuf>,
     /// The mastering report, with a preset.
@@ -325,10 +327,22 @@ pub fn automix(
     let rendered = render_probe(&session_at(&plans, 0.0, work.path()), &probe)?;
     progress(0.45);
     if let Some(mix_lufs) = rendered.mix_lufs {
-        for (i, plan) in plans.iter_mut().enumerate() {
-            if let Some(stem_lufs) = rendered.track_lufs[i] {
-                let off_by = plan.relative_lu - (stem_lufs - mix_lufs);
-                plan.track.gain_db = ((plan.track.gain_db + off_by) * 100.0).round() / 100.0;
+        let corrections: Vec<Option<f64>> = plans
+            .iter()
+            .zip(&rendered.track_lufs)
+            .map(|(plan, stem_lufs)| Some(plan.relative_lu - (stem_lufs.as_ref()? - mix_lufs)))
+            .collect();
+        // Gain staging: all faders also move together toward the −6 dBFS peak, so the
+        // master fader only trims what this estimate misses.
+        let applied: Vec<f64> = corrections.iter().flatten().copied().collect();
+        let mean_correction = applied.iter().sum::<f64>() / applied.len().max(1) as f64;
+        let staging_db = rendered
+            .mix_peak_dbfs
+            .map_or(0.0, |peak| MIX_PEAK_DBFS - peak - mean_correction);
+        for (plan, correction) in plans.iter_mut().zip(corrections) {
+            if let Some(correction) = correction {
+                let gain_db = plan.track.gain_db + correction + staging_db;
+                plan.track.gain_db = (gain_db * 100.0).round() / 100.0;
             }
         }
         if let Some(reverb_lufs) = rendered.reverb_lufs {
@@ -364,7 +378,7 @@ pub fn automix(
     let mut session = session_at(&plans, reverb_gain_db, &final_dir);
     session.master.gain_db = headroom_db;
     if let Some(path) = &job.session {
-        mixdown_io::write_text_atomically(path, &session_text(&session), job.overwrite)?;
+        mixdown_io::write_text_atomically(path, &session_text(&session, &plans), job.overwrite)?;
     }
     let float_mix = render_file.with_extension("wav");
     let (mix_peak_dbfs, mastering) = match &job.master_preset {
@@ -443,17 +457,20 @@ pub fn automix(
         reverb_return_lu,
         mix_loudness_lufs: rendered.mix_lufs.map(|l| l + headroom_db),
         mix_peak_dbfs,
+        master_gain_db: headroom_db,
         session: job.session.clone(),
         mastering,
         warnings,
     })
 }
 
-/// The session text, with a header saying where it came from.
-fn session_text(session: &Session) -> String {
+/// The session text: a header saying where it came from, and above each track the
+/// reasons for its decisions.
+fn session_text(session: &Session, plans: &[StemPlan]) -> String {
+    let notes: Vec<Vec<String>> = plans.iter().map(|p| p.reasons.0.clone()).collect();
     format!(
         "# Written by mixdown automix: every value is a decision you may change.\n# Render it with `mixdown mix <this file> -o mix.wav`.\n{}",
-        session.to_toml()
+        session.to_toml_annotated(&notes)
     )
 }
 
@@ -469,9 +486,15 @@ fn plan_stems(stems: &[StemInput]) -> Vec<StemPlan> {
         .map(|(i, stem)| {
             let class = stem.classification.class;
             let profile = plan::profile(class);
+            let source = match stem.classification.source {
+                classify::ClassSource::Name => "from its name",
+                classify::ClassSource::Audio => "from its sound",
+                classify::ClassSource::Fallback => "nothing clearer: mixed as other",
+            };
             let mut reasons = vec![format!(
-                "class {:?} ({:?}, confidence {:.1})",
-                class, stem.classification.source, stem.classification.confidence
+                "class {} ({source}, confidence {:.1})",
+                class.name(),
+                stem.classification.confidence
             )];
             let mut track = Track::new(&stem.name, &stem.file);
             track.class = Some(class);
