@@ -1,12 +1,10 @@
 //! `mixdown automix STEM_DIR|STEM... -o OUT ...`.
 
 use crate::failure::Failure;
-use crate::master::{parse_format, print_summary};
-use crate::mix::RenderArgs;
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::master::parse_format;
+use crate::mix::{print_ending, progress_bar, RenderArgs};
 use mixdown_engine::automix::{automix, AutomixJob, AutomixReport};
-use mixdown_io::{check_destination, write_text_atomically};
-use std::io::IsTerminal;
+use mixdown_io::check_destination;
 use std::path::PathBuf;
 
 /// Arguments of `mixdown automix`.
@@ -65,14 +63,7 @@ pub fn run(args: &AutomixArgs) -> Result<(), Failure> {
         format: parse_format(&render.bits)?,
         overwrite,
     };
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new(1000);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} automix [{bar:40}] {percent:>3}%")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let bar = progress_bar("automix");
     let outcome = automix(&args.stems, &job, &mut |fraction| {
         if let Some(bar) = &bar {
             bar.set_position((fraction * 1000.0) as u64);
@@ -82,20 +73,9 @@ pub fn run(args: &AutomixArgs) -> Result<(), Failure> {
         bar.finish_and_clear();
     }
     let report = outcome.map_err(Failure::bad_input)?;
-    if let Some(path) = &render.report {
-        let json = serde_json::to_string_pretty(&report)
-            .map_err(|e| Failure::bad_input(format!("cannot write the report: {e}")))?;
-        write_text_atomically(path, &(json + "\n"), overwrite)?;
-    }
+    render.write_report(&report)?;
     print_report(&report, &args.output);
-    match &report.mastering {
-        Some(mastering) => print_summary(mastering),
-        None => {
-            for warning in &report.warnings {
-                eprintln!("warning: {warning}");
-            }
-        }
-    }
+    print_ending(report.mastering.as_ref(), &report.warnings);
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 use crate::failure::Failure;
 use crate::master::{parse_format, print_summary};
 use indicatif::{ProgressBar, ProgressStyle};
+use mixdown_engine::mastering::MasterReport;
 use mixdown_engine::mix::{check_session, load_session, mix_session, MixError, MixJob};
 use mixdown_io::{check_destination, write_text_atomically, Overwrite};
 use std::io::IsTerminal;
@@ -52,6 +53,44 @@ impl RenderArgs {
             Overwrite::Replace
         } else {
             Overwrite::Refuse
+        }
+    }
+
+    /// Writes `report` as pretty JSON to `--report`, if given.
+    pub fn write_report(&self, report: &impl serde::Serialize) -> Result<(), Failure> {
+        let Some(path) = &self.report else {
+            return Ok(());
+        };
+        let json = serde_json::to_string_pretty(report)
+            .map_err(|e| Failure::bad_input(format!("cannot write the report: {e}")))?;
+        write_text_atomically(path, &(json + "\n"), self.overwrite())?;
+        Ok(())
+    }
+}
+
+/// A 0…1000 progress bar on stderr labelled `label`, when a person watches.
+pub fn progress_bar(label: &str) -> Option<ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(1000);
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "{{spinner}} {label} [{{bar:40}}] {{percent:>3}}%"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    })
+}
+
+/// The mastering summary when the render was mastered (its warnings included), else
+/// the render's own warnings.
+pub fn print_ending(mastering: Option<&MasterReport>, warnings: &[String]) {
+    match mastering {
+        Some(mastering) => print_summary(mastering),
+        None => {
+            for warning in warnings {
+                eprintln!("warning: {warning}");
+            }
         }
     }
 }
@@ -108,14 +147,7 @@ pub fn run(args: &MixArgs) -> Result<(), Failure> {
         check_destination(report_path, overwrite)?;
     }
     let loaded = load_session(&args.session).map_err(failure)?;
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new(1000);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} mixing [{bar:40}] {percent:>3}%")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let bar = progress_bar("mixing");
     let outcome = mix_session(&loaded, &job, &mut |fraction| {
         if let Some(bar) = &bar {
             bar.set_position((fraction * 1000.0) as u64);
@@ -125,11 +157,7 @@ pub fn run(args: &MixArgs) -> Result<(), Failure> {
         bar.finish_and_clear();
     }
     let report = outcome.map_err(failure)?;
-    if let Some(report_path) = &render.report {
-        let json = serde_json::to_string_pretty(&report)
-            .map_err(|e| Failure::bad_input(format!("cannot write the report: {e}")))?;
-        write_text_atomically(report_path, &(json + "\n"), overwrite)?;
-    }
+    render.write_report(&report)?;
     let peak = report
         .mix_peak_dbfs
         .map_or_else(|| "silent".to_string(), |p| format!("peak {p:+.1} dBFS"));
@@ -144,13 +172,6 @@ pub fn run(args: &MixArgs) -> Result<(), Failure> {
     if !report.stems_written.is_empty() {
         println!("  {} stems written", report.stems_written.len());
     }
-    match &report.mastering {
-        Some(mastering) => print_summary(mastering),
-        None => {
-            for warning in &report.warnings {
-                eprintln!("warning: {warning}");
-            }
-        }
-    }
+    print_ending(report.mastering.as_ref(), &report.warnings);
     Ok(())
 }
