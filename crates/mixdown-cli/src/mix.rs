@@ -135,6 +135,8 @@ pub fn run(args: &MixArgs) -> Result<(), Failure> {
         overwrite,
         stems_dir: render.stems_out.clone(),
         master_preset: render.master_preset.clone(),
+        // The report carries the loudness of the mix and of every contribution.
+        meter: render.report.is_some(),
         ..MixJob::new(output)
     };
     if let Some(report_path) = &render.report {

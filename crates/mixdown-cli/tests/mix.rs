@@ -65,6 +65,12 @@ fn mix_renders_the_session_its_stems_and_a_report() {
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(report["tracks"].as_array().unwrap().len(), 2);
     assert_eq!(report["sample_rate_hz"], 44_100);
+    // The loudness of the mix and of each contribution, as `analyze` measures the mix.
+    let loudness = &report["loudness"];
+    let mix_lufs = loudness["mix_lufs"].as_f64().unwrap();
+    assert!((mix_lufs - line["integrated_lufs"].as_f64().unwrap()).abs() < 0.05);
+    assert_eq!(loudness["tracks_lufs"].as_array().unwrap().len(), 2);
+    assert!(loudness["tracks_lufs"][0].as_f64().unwrap() < mix_lufs);
 
     // An existing output is kept without --force.
     let again = mixdown(&["mix", &session, "-o", out.to_str().unwrap()]);
