@@ -192,13 +192,8 @@ mod tests {
     fn agrees_with_the_reference_meter() {
         let rate = 44_100;
         let frames = rate as usize * 12;
-        let mut state = 7u64;
-        let mut noise = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        };
+        let mut source = mixdown_dsp::dither::NoiseSource::new(7);
+        let mut noise = || (2.0 * source.next_uniform()) as f32;
         // Noise bursts and a quiet sine, left and right different, silence between.
         let left: Vec<f32> = (0..frames)
             .map(|i| {

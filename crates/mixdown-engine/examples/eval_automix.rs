@@ -146,16 +146,11 @@ fn main() {
             .map(|s| Some(stereo_loudness(&s.channels, rate)? - reference_lufs))
             .collect();
 
-        // Seeded offsets within ±12 dB (xorshift).
-        let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ (song_index as u64 + 1);
+        // Seeded offsets within ±12 dB.
+        let mut source = mixdown_dsp::dither::NoiseSource::new(song_index as u64 + 1);
         let offsets_db: Vec<f64> = files
             .iter()
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                ((state >> 11) as f64 / (1u64 << 53) as f64 * 24.0 - 12.0).round()
-            })
+            .map(|_| (source.next_uniform() * 24.0).round())
             .collect();
         let work = tempfile::tempdir().unwrap();
         let offset_dir = work.path().join("offset");

@@ -21,13 +21,8 @@ fn frames() -> usize {
 
 /// Deterministic noise in [−1, 1].
 fn noise(seed: u64) -> impl FnMut() -> f64 {
-    let mut state = seed | 1;
-    move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 52) as f64 * 2.0 - 1.0
-    }
+    let mut source = mixdown_dsp::dither::NoiseSource::new(seed);
+    move || 2.0 * source.next_uniform()
 }
 
 /// A harmonic tone with a slow amplitude envelope.

@@ -2,6 +2,7 @@
 //! law gains, analytic filter responses, a click through a lookahead stage, send
 //! arithmetic, and identical bytes whatever the block size or thread count.
 
+use mixdown_dsp::dither::NoiseSource;
 use mixdown_dsp::stereo::PanLaw;
 use mixdown_dsp::units::gain_to_db;
 use mixdown_dsp::AudioBuffer;
@@ -21,16 +22,11 @@ fn sine(freq_hz: f64, amplitude: f64, seconds: f64, rate: u32) -> Vec<f32> {
         .collect()
 }
 
-/// Deterministic noise in [−amplitude, amplitude] (xorshift).
+/// Deterministic noise in [−amplitude, amplitude].
 fn noise(frames: usize, amplitude: f32, seed: u64) -> Vec<f32> {
-    let mut state = seed | 1;
+    let mut source = NoiseSource::new(seed);
     (0..frames)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            amplitude * ((state >> 40) as f32 / (1u64 << 23) as f32 - 1.0)
-        })
+        .map(|_| amplitude * (2.0 * source.next_uniform()) as f32)
         .collect()
 }
 
