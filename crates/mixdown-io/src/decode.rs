@@ -1,9 +1,12 @@
-//! Decoding any supported file into planar `f32` through symphonia, either whole
-//! ([`decode_file`]) or packet by packet ([`AudioReader`]) for long files.
+//! Decoding any supported file into planar `f32` through symphonia (plain PCM WAV
+//! through a faster path of its own, [`crate::pcm_wav`]), either whole
+//! ([`decode_file`]) or block by block ([`AudioReader`]) for long files.
 
+use crate::pcm_wav::PcmWavStream;
 use crate::IoError;
 use mixdown_dsp::AudioBuffer;
 use std::fs::File;
+use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use symphonia::core::audio::{AudioBuffer as SymphoniaBuffer, AudioBufferRef, Signal};
 use symphonia::core::codecs::{Decoder, DecoderOptions, CODEC_TYPE_NULL};
@@ -59,15 +62,25 @@ pub fn decode_file(path: &Path) -> Result<DecodedFile, IoError> {
     })
 }
 
+/// Where the samples come from.
+enum Backend {
+    /// Any format symphonia reads, packet by packet.
+    Symphonia {
+        format: Box<dyn FormatReader>,
+        decoder: Box<dyn Decoder>,
+        track_id: u32,
+    },
+    /// Plain PCM WAV, block by block.
+    PcmWav(PcmWavStream),
+}
+
 /// A file opened for streaming decode: [`next_block`](Self::next_block) yields one
-/// decoded packet at a time as planar `f32`, so memory stays bounded whatever the
-/// file's length. The same checks as [`decode_file`] apply; the truncation check
-/// fires when the stream ends.
+/// decoded packet (or block) at a time as planar `f32`, so memory stays bounded
+/// whatever the file's length. The same checks as [`decode_file`] apply; the
+/// truncation check fires when the stream ends.
 pub struct AudioReader {
     path: PathBuf,
-    format: Box<dyn FormatReader>,
-    decoder: Box<dyn Decoder>,
-    track_id: u32,
+    backend: Backend,
     codec: String,
     sample_rate_hz: u32,
     channel_count: usize,
@@ -104,6 +117,25 @@ impl AudioReader {
             path: path.to_path_buf(),
             reason,
         };
+        let fast_path_file = file.try_clone().map_err(open_error)?;
+        if let Some(stream) = PcmWavStream::open(fast_path_file) {
+            return Ok(Self {
+                path: path.to_path_buf(),
+                codec: stream.encoding.codec_name().to_string(),
+                sample_rate_hz: stream.sample_rate_hz,
+                channel_count: stream.channel_count,
+                bits_per_sample: Some(stream.encoding.bits()),
+                declared_frames: Some(stream.declared_frames),
+                backend: Backend::PcmWav(stream),
+                frames_read: 0,
+                block: Vec::new(),
+                pending_first_block: false,
+                finished: false,
+            });
+        }
+        // The clone shares the file position: back to the start for symphonia.
+        let mut file = file;
+        file.seek(SeekFrom::Start(0)).map_err(open_error)?;
         let stream = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
         if let Some(extension) = path.extension().and_then(|e| e.to_str()) {
@@ -131,11 +163,14 @@ impl AudioReader {
         let decoder = codecs
             .make(&params, &DecoderOptions::default())
             .map_err(|e| unsupported(describe(&e)))?;
+        let track_id = track.id;
         let mut reader = Self {
             path: path.to_path_buf(),
-            track_id: track.id,
-            format,
-            decoder,
+            backend: Backend::Symphonia {
+                format,
+                decoder,
+                track_id,
+            },
             codec,
             sample_rate_hz: params.sample_rate.unwrap_or(0),
             channel_count: params.channels.map_or(0, |c| c.count()),
@@ -201,30 +236,44 @@ impl AudioReader {
     }
 
     fn corrupt(&self, reason: String) -> IoError {
-        IoError::Corrupt {
-            path: self.path.clone(),
-            reason,
-        }
+        corrupt(&self.path, reason)
     }
 
     /// Decodes packets until one yields frames; `false` at the end of the stream.
     fn decode_next_packet(&mut self) -> Result<bool, IoError> {
+        let (format, decoder, track_id) = match &mut self.backend {
+            Backend::Symphonia {
+                format,
+                decoder,
+                track_id,
+            } => (format, decoder, *track_id),
+            Backend::PcmWav(stream) => {
+                let frames = stream
+                    .read_block(&mut self.block)
+                    .map_err(|e| corrupt(&self.path, e.to_string()))?;
+                if frames == 0 {
+                    return Ok(false);
+                }
+                self.check_finite()?;
+                return Ok(true);
+            }
+        };
         loop {
-            let packet = match self.format.next_packet() {
+            let packet = match format.next_packet() {
                 Ok(packet) => packet,
                 Err(SymphoniaError::IoError(e))
                     if e.kind() == std::io::ErrorKind::UnexpectedEof =>
                 {
                     return Ok(false)
                 }
-                Err(e) => return Err(self.corrupt(describe(&e))),
+                Err(e) => return Err(corrupt(&self.path, describe(&e))),
             };
-            if packet.track_id() != self.track_id {
+            if packet.track_id() != track_id {
                 continue;
             }
-            let decoded = match self.decoder.decode(&packet) {
+            let decoded = match decoder.decode(&packet) {
                 Ok(decoded) => decoded,
-                Err(e) => return Err(self.corrupt(describe(&e))),
+                Err(e) => return Err(corrupt(&self.path, describe(&e))),
             };
             let spec = *decoded.spec();
             if self.channel_count == 0 {
@@ -310,6 +359,13 @@ impl AudioReader {
             }
         }
         Ok(())
+    }
+}
+
+fn corrupt(path: &Path, reason: String) -> IoError {
+    IoError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
     }
 }
 

@@ -14,6 +14,7 @@ mod atomic;
 mod decode;
 mod encode;
 mod error;
+mod pcm_wav;
 mod resample;
 
 pub use atomic::{check_destination, write_atomically, write_text_atomically, AtomicFile};

@@ -2,7 +2,7 @@
 
 use mixdown_analysis::loudness::measure_loudness;
 use mixdown_io::{decode_file, IoError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn fixture(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -130,4 +130,136 @@ fn unusual_but_valid_files_decode() {
     assert!(silence.channels.iter().flatten().all(|&x| x == 0.0));
     let clipped = decode_file(&fixture("broken/clipped.wav")).unwrap().audio;
     assert_eq!(clipped.channel_count(), 2);
+}
+
+/// A WAV file written byte by byte: `fmt ` chunk as given, an odd-sized `JUNK`
+/// chunk before the data (padded, as RIFF requires), then the data.
+fn wav_bytes(fmt: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut body = b"WAVE".to_vec();
+    for (id, chunk) in [(b"fmt ", fmt), (b"JUNK", &b"abc"[..]), (b"data", data)] {
+        body.extend_from_slice(id);
+        body.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+        body.extend_from_slice(chunk);
+        if chunk.len() % 2 == 1 {
+            body.push(0);
+        }
+    }
+    let mut file = b"RIFF".to_vec();
+    file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    file.extend(body);
+    file
+}
+
+/// A `fmt ` chunk: plain (`tag` 1 or 3) or WAVE_FORMAT_EXTENSIBLE around `tag`.
+fn fmt_chunk(tag: u16, channels: u16, rate: u32, bits: u16, extensible: bool) -> Vec<u8> {
+    let block_align = channels * bits / 8;
+    let mut fmt = Vec::new();
+    fmt.extend_from_slice(&(if extensible { 0xFFFE } else { tag }).to_le_bytes());
+    fmt.extend_from_slice(&channels.to_le_bytes());
+    fmt.extend_from_slice(&rate.to_le_bytes());
+    fmt.extend_from_slice(&(rate * u32::from(block_align)).to_le_bytes());
+    fmt.extend_from_slice(&block_align.to_le_bytes());
+    fmt.extend_from_slice(&bits.to_le_bytes());
+    if extensible {
+        fmt.extend_from_slice(&22u16.to_le_bytes());
+        fmt.extend_from_slice(&bits.to_le_bytes());
+        fmt.extend_from_slice(&0u32.to_le_bytes());
+        // KSDATAFORMAT_SUBTYPE_PCM / _IEEE_FLOAT: the tag, then a fixed GUID tail.
+        fmt.extend_from_slice(&tag.to_le_bytes());
+        fmt.extend_from_slice(b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xAA\x00\x38\x9B\x71");
+    }
+    fmt
+}
+
+/// Every sample of `path` decoded by symphonia alone, interleaved, through its own
+/// conversion to `f32`.
+fn symphonia_samples(path: &Path) -> Vec<f32> {
+    use symphonia::core::audio::SampleBuffer;
+    use symphonia::core::codecs::DecoderOptions;
+    use symphonia::core::io::MediaSourceStream;
+    let file = std::fs::File::open(path).unwrap();
+    let stream = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut format = symphonia::default::get_probe()
+        .format(
+            &Default::default(),
+            stream,
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap()
+        .format;
+    let params = format.default_track().unwrap().codec_params.clone();
+    let mut decoder = symphonia::default::get_codecs()
+        .make(&params, &DecoderOptions::default())
+        .unwrap();
+    let mut samples = Vec::new();
+    while let Ok(packet) = format.next_packet() {
+        let decoded = decoder.decode(&packet).unwrap();
+        let mut buffer = SampleBuffer::<f32>::new(decoded.capacity() as u64, *decoded.spec());
+        buffer.copy_interleaved_ref(decoded);
+        samples.extend_from_slice(buffer.samples());
+    }
+    samples
+}
+
+#[test]
+fn the_pcm_wav_fast_path_gives_symphonias_samples_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut noise = mixdown_dsp::dither::NoiseSource::new(7);
+    let cases = [(1u16, 8u16), (1, 16), (1, 24), (1, 32), (3, 32)];
+    for (tag, bits) in cases {
+        for (channels, extensible) in [(1u16, false), (2, false), (3, true)] {
+            let frames = 10_007;
+            let mut data: Vec<u8> = (0..frames * usize::from(channels * bits / 8))
+                .map(|_| (noise.next_u64() >> 56) as u8)
+                .collect();
+            if tag == 3 {
+                // Finite floats only: the top byte of every sample in ±[2^-64, 2^64).
+                for sample in data.chunks_exact_mut(4) {
+                    sample[3] = 0x20 + sample[3] % 0x40;
+                }
+            }
+            let fmt = fmt_chunk(tag, channels, 44_100, bits, extensible);
+            let path = dir.path().join(format!("t{tag}-{bits}-{channels}.wav"));
+            std::fs::write(&path, wav_bytes(&fmt, &data)).unwrap();
+            let decoded = decode_file(&path).unwrap();
+            assert_eq!(decoded.bits_per_sample, Some(u32::from(bits)));
+            let interleaved: Vec<f32> = (0..decoded.audio.frame_count())
+                .flat_map(|n| decoded.audio.channels.iter().map(move |c| c[n]))
+                .collect();
+            let reference = symphonia_samples(&path);
+            assert_eq!(interleaved.len(), frames * usize::from(channels));
+            assert!(
+                interleaved
+                    .iter()
+                    .zip(&reference)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "tag {tag}, {bits} bits, {channels} channels ({})",
+                decoded.codec
+            );
+            assert_eq!(interleaved.len(), reference.len());
+        }
+    }
+}
+
+#[test]
+fn a_wav_shorter_than_its_data_chunk_is_truncated_on_the_fast_path_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let fmt = fmt_chunk(1, 2, 48_000, 24, false);
+    let mut file = wav_bytes(&fmt, &vec![0x11; 48_000 * 6]);
+    // Cut mid-frame, a quarter of the way through.
+    file.truncate(file.len() - 48_000 * 6 * 3 / 4 - 2);
+    let path = dir.path().join("cut.wav");
+    std::fs::write(&path, &file).unwrap();
+    match decode_file(&path).unwrap_err() {
+        IoError::Truncated {
+            expected_frames,
+            actual_frames,
+            ..
+        } => {
+            assert_eq!(expected_frames, 48_000);
+            assert_eq!(actual_frames, 12_000 - 1);
+        }
+        other => panic!("{other:?}"),
+    }
 }
