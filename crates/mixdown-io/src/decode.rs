@@ -71,7 +71,7 @@ enum Backend {
         track_id: u32,
     },
     /// Plain PCM WAV, block by block.
-    PcmWav(PcmWavStream),
+    PcmWav(Box<PcmWavStream>),
 }
 
 /// A file opened for streaming decode: [`next_block`](Self::next_block) yields one
@@ -126,7 +126,7 @@ impl AudioReader {
                 channel_count: stream.channel_count,
                 bits_per_sample: Some(stream.encoding.bits()),
                 declared_frames: Some(stream.declared_frames),
-                backend: Backend::PcmWav(stream),
+                backend: Backend::PcmWav(Box::new(stream)),
                 frames_read: 0,
                 block: Vec::new(),
                 pending_first_block: false,
