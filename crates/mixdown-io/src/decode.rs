@@ -254,7 +254,9 @@ impl AudioReader {
                 if frames == 0 {
                     return Ok(false);
                 }
-                self.check_finite()?;
+                if stream.encoding.may_be_non_finite() {
+                    self.check_finite()?;
+                }
                 return Ok(true);
             }
         };

@@ -54,22 +54,63 @@ impl PcmEncoding {
         8 * self.bytes() as u32
     }
 
-    /// One little-endian sample to `f32`, as `symphonia_core::conv` converts it.
-    #[inline(always)]
-    fn to_f32(self, bytes: &[u8]) -> f32 {
+    /// Whether samples may be NaN or infinite (only floats can).
+    pub(crate) fn may_be_non_finite(self) -> bool {
+        self == Self::F32
+    }
+
+    /// Converts the interleaved frames of `raw` into `block` (one `Vec` per channel),
+    /// exactly as `symphonia_core::conv` converts each sample. The match is outside
+    /// the loops, so each encoding gets its own straight conversion loop.
+    fn deinterleave(self, raw: &[u8], block: &mut [Vec<f32>]) {
         match self {
-            Self::U8 => f32::from(bytes[0]) / 128.0 - 1.0,
-            Self::S16 => f32::from(i16::from_le_bytes([bytes[0], bytes[1]])) / 32_768.0,
-            Self::S24 => {
+            Self::U8 => deinterleave_with(raw, block, |b: [u8; 1]| f32::from(b[0]) / 128.0 - 1.0),
+            Self::S16 => deinterleave_with(raw, block, |b: [u8; 2]| {
+                f32::from(i16::from_le_bytes(b)) / 32_768.0
+            }),
+            Self::S24 => deinterleave_with(raw, block, |b: [u8; 3]| {
                 // Sign-extend by placing the 24 bits at the top of an i32.
-                let value = i32::from_le_bytes([0, bytes[0], bytes[1], bytes[2]]) >> 8;
+                let value = i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8;
                 value as f32 / 8_388_608.0
-            }
-            Self::S32 => {
-                let value = i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-                (f64::from(value) / 2_147_483_648.0) as f32
-            }
-            Self::F32 => f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
+            }),
+            Self::S32 => deinterleave_with(raw, block, |b: [u8; 4]| {
+                (f64::from(i32::from_le_bytes(b)) / 2_147_483_648.0) as f32
+            }),
+            Self::F32 => deinterleave_with(raw, block, f32::from_le_bytes),
+        }
+    }
+}
+
+/// Splits interleaved `raw` samples of `N` bytes into the channels of `block`.
+#[inline(always)]
+fn deinterleave_with<const N: usize>(
+    raw: &[u8],
+    block: &mut [Vec<f32>],
+    convert: impl Fn([u8; N]) -> f32,
+) {
+    let channel_count = block.len();
+    let frame_bytes = N * channel_count;
+    let frames = raw.len() / frame_bytes;
+    let sample = |bytes: &[u8]| convert(bytes[..N].try_into().expect("N bytes"));
+    if let [left, right] = block {
+        // Stereo, the common case: one pass over the frames fills both channels.
+        left.resize(frames, 0.0);
+        right.resize(frames, 0.0);
+        for ((frame, l), r) in raw
+            .chunks_exact(frame_bytes)
+            .zip(left.iter_mut())
+            .zip(right.iter_mut())
+        {
+            *l = sample(&frame[..N]);
+            *r = sample(&frame[N..]);
+        }
+        return;
+    }
+    for (channel, out) in block.iter_mut().enumerate() {
+        out.resize(frames, 0.0);
+        let offset = channel * N;
+        for (frame, x) in raw.chunks_exact(frame_bytes).zip(out.iter_mut()) {
+            *x = sample(&frame[offset..]);
         }
     }
 }
@@ -125,16 +166,7 @@ impl PcmWavStream {
         let frames = filled / bytes_per_frame;
         let used = frames * bytes_per_frame;
         block.resize_with(self.channel_count, Vec::new);
-        let encoding = self.encoding;
-        for (channel, out) in block.iter_mut().enumerate() {
-            out.clear();
-            let offset = channel * bytes_per_sample;
-            out.extend(
-                self.raw[..used]
-                    .chunks_exact(bytes_per_frame)
-                    .map(|frame| encoding.to_f32(&frame[offset..offset + bytes_per_sample])),
-            );
-        }
+        self.encoding.deinterleave(&self.raw[..used], block);
         // Reads stop short only at the end of the file: a partial frame there is
         // dropped, and the stream is shorter than declared (reported as truncation).
         self.frames_left -= frames as u64;
