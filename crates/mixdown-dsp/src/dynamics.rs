@@ -18,25 +18,28 @@
 //!
 //! ## Implementation
 //!
-//! `process` works in chunks of at most `CHUNK_FRAMES` (256) frames, phase by phase
-//! over scratch buffers sized in [`Processor::prepare`], so that each phase is a tight
-//! loop the compiler can vectorise (SSE2, the x86-64 baseline) or the processor can
-//! overlap:
+//! The **single-band** compressor runs its gain computer and smoother at a control
+//! rate (see [`Compressor`]): per frame only a peak or a sum of squares (vectorised)
+//! and a multiplication by a linear gain ramp. Its output is identical to a plain
+//! per-frame rendition of the same control loop with libm (the tests check it).
 //!
-//! 1. multiband only: split, two channels per SIMD register ([`StereoBandSplitter`]);
+//! The **multiband** compressor runs every stage at every frame, in chunks of at most
+//! `CHUNK_FRAMES` (256) frames, phase by phase over scratch buffers sized in
+//! [`Processor::prepare`], so that each phase is a tight loop the compiler can
+//! vectorise (SSE2, the x86-64 baseline) or the processor can overlap:
+//!
+//! 1. split, two channels per SIMD register ([`StereoBandSplitter`]);
 //! 2. detector (a mean square is a recurrence: one chain per channel and band);
 //! 3. gain computer, vectorised over frames: `10·log10` becomes `ln` from `fast_math`,
 //!    a branch-free port of fdlibm (< 1 ulp, like libm, but no call per frame);
-//! 4. smoother, a recurrence; the multiband runs its bands side by side, and both
-//!    compressors run it in the same loop as the next chunk's detector, one chunk
-//!    behind, so that the two latency-bound chains overlap;
-//! 5. dB to gain, vectorised (`fast_math` again), then application or band sum.
+//! 4. smoother, a recurrence, the bands side by side in the same loop as the next
+//!    chunk's detector, one chunk behind, so that the latency-bound chains overlap;
+//! 5. dB to gain, vectorised (`fast_math` again), then the band sum.
 //!
 //! Every frame goes through exactly the same arithmetic whatever the block and chunk
-//! boundaries, so the output does not depend on the block size. The single-band
-//! compressor's output is bit-identical to a per-frame implementation with libm (the
-//! tests check it); the multiband's differs by rounding only (≤ 3.7e-9 of full scale
-//! in the tests), from the splitter's cheaper but equivalent formulation.
+//! boundaries, so the output of either does not depend on the block size. The
+//! multiband's differs from a per-frame implementation by rounding only (≤ 3.7e-9 of
+//! full scale in the tests), from the splitter's cheaper but equivalent formulation.
 
 use crate::crossover::StereoBandSplitter;
 use crate::processor::Processor;
@@ -367,45 +370,6 @@ pub(crate) fn smooth(reduction_db: f64, target_db: f64, attack: f64, release: f6
     }
 }
 
-/// The smoother of one envelope with its statistics, held in locals for a loop.
-#[derive(Debug, Clone, Copy)]
-struct Smoother {
-    attack: f64,
-    release: f64,
-    reduction_db: f64,
-    sum_db: f64,
-    max_db: f64,
-}
-
-impl Smoother {
-    fn load(envelope: &GainEnvelope) -> Self {
-        Self {
-            attack: envelope.attack_coeff,
-            release: envelope.release_coeff,
-            reduction_db: envelope.reduction_db,
-            sum_db: envelope.reduction_sum_db,
-            max_db: envelope.reduction_max_db,
-        }
-    }
-
-    /// Writes the state back after `frames` steps.
-    fn store(&self, envelope: &mut GainEnvelope, frames: usize) {
-        envelope.reduction_db = self.reduction_db;
-        envelope.reduction_sum_db = self.sum_db;
-        envelope.reduction_max_db = self.max_db;
-        envelope.frames += frames as u64;
-    }
-
-    /// One frame: the smoothed reduction for `target_db`.
-    #[inline(always)]
-    fn step(&mut self, target_db: f64) -> f64 {
-        self.reduction_db = smooth(self.reduction_db, target_db, self.attack, self.release);
-        self.sum_db += self.reduction_db;
-        self.max_db = max_into(self.max_db, self.reduction_db);
-        self.reduction_db
-    }
-}
-
 impl GainEnvelope {
     fn new(settings: CompressorSettings, sample_rate_hz: f64, channel_count: usize) -> Self {
         let mut envelope = Self {
@@ -467,117 +431,6 @@ impl GainEnvelope {
             },
             frames: self.frames,
         }
-    }
-
-    /// Fills `levels` with the detector reading of frames `start..start + levels.len()`
-    /// of `key` (linear peak, or the loudest mean square). Key channels beyond the
-    /// prepared count share the last integrator (loudest sample wins); missing channels
-    /// and frames beyond a short key channel count as silence.
-    fn detect<K: AsRef<[f32]>>(&mut self, key: &[K], start: usize, levels: &mut [f64]) {
-        let frames = levels.len();
-        // The part of key channel `i` inside this chunk (shorter near a short key's end).
-        let samples = |i: usize| -> &[f32] {
-            let channel = key[i].as_ref();
-            &channel[start.min(channel.len())..(start + frames).min(channel.len())]
-        };
-        levels.fill(0.0);
-        match self.settings.detector {
-            Detector::Peak => {
-                for i in 0..key.len() {
-                    for (level, &x) in levels.iter_mut().zip(samples(i)) {
-                        *level = max_into(*level, f64::from(x).abs());
-                    }
-                }
-            }
-            Detector::Rms => {
-                let coeff = self.rms_coeff;
-                let last = self.mean_squares.len() - 1;
-                if last == 1 && key.len() == 2 {
-                    // Stereo: both integrators in one loop, two independent chains.
-                    let (left, right) = (samples(0), samples(1));
-                    if left.len() == frames && right.len() == frames {
-                        let [mut ms_0, mut ms_1] = [self.mean_squares[0], self.mean_squares[1]];
-                        for ((level, &l), &r) in levels.iter_mut().zip(left).zip(right) {
-                            let (l, r) = (f64::from(l), f64::from(r));
-                            ms_0 = integrate(ms_0, coeff, l * l);
-                            ms_1 = integrate(ms_1, coeff, r * r);
-                            *level = max_into(max_into(*level, ms_0), ms_1);
-                        }
-                        self.mean_squares.copy_from_slice(&[ms_0, ms_1]);
-                        return;
-                    }
-                }
-                for (i, state) in self.mean_squares[..last].iter_mut().enumerate() {
-                    let channel = if i < key.len() { samples(i) } else { &[] };
-                    for (n, level) in levels.iter_mut().enumerate() {
-                        let x = channel.get(n).map_or(0.0, |&x| f64::from(x));
-                        *state = integrate(*state, coeff, x * x);
-                        *level = max_into(*level, *state);
-                    }
-                }
-                // The last integrator takes the loudest of the remaining key channels.
-                let state = &mut self.mean_squares[last];
-                for (n, level) in levels.iter_mut().enumerate() {
-                    let mut tail_square: f64 = 0.0;
-                    for i in last..key.len() {
-                        let x = samples(i).get(n).map_or(0.0, |&x| f64::from(x));
-                        tail_square = max_into(tail_square, x * x);
-                    }
-                    *state = integrate(*state, coeff, tail_square);
-                    *level = max_into(*level, *state);
-                }
-            }
-        }
-    }
-
-    /// Smooths `targets` into reductions in place, and meanwhile fills `next_levels`
-    /// with the detector readings of frames `next_start..` of `key` (the next chunk).
-    /// Both are chains of dependent operations, so interleaving them in one loop lets
-    /// the processor overlap their latencies (stereo RMS); otherwise the detector
-    /// runs first. Either way each gets exactly the arithmetic of a separate pass.
-    fn smooth_and_detect<K: AsRef<[f32]>>(
-        &mut self,
-        targets: &mut [f64],
-        key: &[K],
-        next_start: usize,
-        next_levels: &mut [f64],
-    ) {
-        let next_frames = next_levels.len();
-        let stereo = |i: usize| key[i].as_ref().get(next_start..next_start + next_frames);
-        let mut smoother = Smoother::load(self);
-        let fused = match (self.settings.detector, self.mean_squares.len(), key.len()) {
-            (Detector::Rms, 2, 2) if next_frames <= targets.len() => stereo(0).zip(stereo(1)),
-            _ => None,
-        };
-        let (fused_targets, rest) = match fused {
-            Some((left, right)) => {
-                let coeff = self.rms_coeff;
-                let [mut ms_0, mut ms_1] = [self.mean_squares[0], self.mean_squares[1]];
-                let (fused_targets, rest) = targets.split_at_mut(next_frames);
-                for (((target, level), &l), &r) in fused_targets
-                    .iter_mut()
-                    .zip(next_levels.iter_mut())
-                    .zip(left)
-                    .zip(right)
-                {
-                    *target = smoother.step(*target);
-                    let (l, r) = (f64::from(l), f64::from(r));
-                    ms_0 = integrate(ms_0, coeff, l * l);
-                    ms_1 = integrate(ms_1, coeff, r * r);
-                    *level = max_into(max_into(0.0, ms_0), ms_1);
-                }
-                self.mean_squares.copy_from_slice(&[ms_0, ms_1]);
-                (fused_targets.len(), rest)
-            }
-            None => {
-                self.detect(key, next_start, next_levels);
-                (0, targets)
-            }
-        };
-        for target in rest.iter_mut() {
-            *target = smoother.step(*target);
-        }
-        smoother.store(self, fused_targets + rest.len());
     }
 
     /// Gain computer, in place: detector levels (linear peak or mean square) to target
@@ -834,15 +687,248 @@ fn block_frames(block: &[&mut [f32]]) -> usize {
     block.iter().map(|c| c.len()).min().unwrap_or(0)
 }
 
+/// The single-band compressor's gain computer and smoother run once per control
+/// period of at most this many frames (0.33 ms at 48 kHz)…
+const MAX_CONTROL_FRAMES: usize = 16;
+
+/// …and of at most this fraction of the shorter time constant, so that the one
+/// period of reaction delay stays within about 6 % of the attack (a 0 ms attack runs
+/// the control loop at every frame).
+const CONTROL_PERIODS_PER_TIME_CONSTANT: f64 = 16.0;
+
+/// Frames per control period for `settings` at `sample_rate_hz`.
+fn control_period_frames(settings: &CompressorSettings, sample_rate_hz: f64) -> usize {
+    let shortest_frames = settings.attack_ms.min(settings.release_ms) * sample_rate_hz / 1000.0;
+    let frames = (shortest_frames / CONTROL_PERIODS_PER_TIME_CONSTANT).floor();
+    // `as` saturates; the clamp keeps 0 and NaN at one frame.
+    (frames as usize).clamp(1, MAX_CONTROL_FRAMES)
+}
+
+/// The larger of `peak` and the largest `|x|` of `samples`, in eight independent lanes so
+/// that the loop vectorises (a max is exact, so the lane order does not matter).
+fn max_abs(samples: &[f32], peak: f64) -> f64 {
+    let mut lanes = [0.0f32; 8];
+    let mut chunks = samples.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (lane, &x) in lanes.iter_mut().zip(chunk) {
+            *lane = lane.max(x.abs());
+        }
+    }
+    let tail = chunks
+        .remainder()
+        .iter()
+        .fold(0.0f32, |m, &x| m.max(x.abs()));
+    let peak_f32 = lanes.iter().fold(tail, |m, &x| m.max(x));
+    max_into(peak, f64::from(peak_f32))
+}
+
+/// `Σ x²` over `samples` in `f64`, in four lanes (a fixed order: deterministic).
+fn sum_of_squares(samples: &[f32]) -> f64 {
+    let mut lanes = [0.0f64; 4];
+    let mut chunks = samples.chunks_exact(4);
+    for chunk in &mut chunks {
+        for (lane, &x) in lanes.iter_mut().zip(chunk) {
+            let x = f64::from(x);
+            *lane += x * x;
+        }
+    }
+    let tail: f64 = chunks
+        .remainder()
+        .iter()
+        .map(|&x| f64::from(x).powi(2))
+        .sum();
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
+}
+
+/// The control loop of the single-band compressor: what the detector gathered in the
+/// current period and the gain ramp being applied.
+#[derive(Debug, Clone)]
+struct ControlLoop {
+    /// Frames per period (changes with the settings, at a period boundary).
+    period_frames: usize,
+    /// Frames of the current period already processed.
+    phase: usize,
+    /// Per-period one-pole coefficients: the per-frame ones to the power of the period.
+    attack_coeff: f64,
+    release_coeff: f64,
+    rms_coeff: f64,
+    /// Peak of the key over the period so far (peak detector).
+    peak: f64,
+    /// `Σ x²` of the period so far, one per mean-square integrator (RMS detector).
+    square_sums: Vec<f64>,
+    /// The gain ramp of the current period: from `gain_from` at its start (exclusive)
+    /// to `gain_to` at its last frame, `gain_step` per frame. Make-up included.
+    gain_from: f64,
+    gain_to: f64,
+    gain_step: f64,
+}
+
+impl ControlLoop {
+    fn new(envelope: &GainEnvelope, sample_rate_hz: f64) -> Self {
+        let mut control = Self {
+            period_frames: 1,
+            phase: 0,
+            attack_coeff: 0.0,
+            release_coeff: 0.0,
+            rms_coeff: 0.0,
+            peak: 0.0,
+            square_sums: vec![0.0; envelope.mean_squares.len()],
+            gain_from: envelope.makeup_gain,
+            gain_to: envelope.makeup_gain,
+            gain_step: 0.0,
+        };
+        control.set_settings(&envelope.settings, sample_rate_hz);
+        control
+    }
+
+    /// Back to the state after [`ControlLoop::new`], without allocating.
+    fn reset(&mut self, envelope: &GainEnvelope, sample_rate_hz: f64) {
+        self.phase = 0;
+        self.peak = 0.0;
+        self.square_sums.fill(0.0);
+        self.gain_from = envelope.makeup_gain;
+        self.gain_to = envelope.makeup_gain;
+        self.gain_step = 0.0;
+        self.set_settings(&envelope.settings, sample_rate_hz);
+    }
+
+    /// New period length and coefficients; they take effect at the next period.
+    fn set_settings(&mut self, settings: &CompressorSettings, sample_rate_hz: f64) {
+        let period_frames = control_period_frames(settings, sample_rate_hz);
+        let control_rate_hz = sample_rate_hz / period_frames as f64;
+        self.attack_coeff = one_pole_coeff(settings.attack_ms, control_rate_hz);
+        self.release_coeff = one_pole_coeff(settings.release_ms, control_rate_hz);
+        self.rms_coeff = one_pole_coeff(RMS_WINDOW_MS, control_rate_hz);
+        if self.phase == 0 {
+            self.period_frames = period_frames;
+        }
+    }
+
+    /// Adds frames `start..start + frames` of `key` to the period's detector readings.
+    /// Key channels beyond the integrators share the last one (loudest sample wins);
+    /// frames missing from a short key channel count as silence.
+    fn detect<K: AsRef<[f32]>>(
+        &mut self,
+        detector: Detector,
+        key: &[K],
+        start: usize,
+        frames: usize,
+    ) {
+        let samples = |i: usize| -> &[f32] {
+            let channel = key[i].as_ref();
+            &channel[start.min(channel.len())..(start + frames).min(channel.len())]
+        };
+        match detector {
+            Detector::Peak => {
+                for i in 0..key.len() {
+                    self.peak = max_abs(samples(i), self.peak);
+                }
+            }
+            Detector::Rms => {
+                let last = self.square_sums.len() - 1;
+                for i in 0..key.len().min(last) {
+                    self.square_sums[i] += sum_of_squares(samples(i));
+                }
+                if key.len() == last + 1 {
+                    self.square_sums[last] += sum_of_squares(samples(last));
+                } else if key.len() > last {
+                    for n in 0..frames {
+                        let loudest = (last..key.len())
+                            .filter_map(|i| samples(i).get(n))
+                            .fold(0.0f64, |m, &x| max_into(m, f64::from(x).powi(2)));
+                        self.square_sums[last] += loudest;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies the current ramp to frames `start..start + frames` of `block`, which
+    /// are the next `frames` of the period.
+    fn apply(&self, block: &mut [&mut [f32]], start: usize, frames: usize) {
+        if self.gain_step == 0.0 && self.gain_to == 1.0 {
+            return;
+        }
+        let (from, step, phase) = (self.gain_from, self.gain_step, self.phase);
+        for channel in block.iter_mut() {
+            for (j, x) in channel[start..start + frames].iter_mut().enumerate() {
+                // A flat ramp gives exactly `gain_to`: `from + k·0`.
+                let gain = if step == 0.0 {
+                    self.gain_to
+                } else {
+                    from + (phase + j + 1) as f64 * step
+                };
+                *x = (f64::from(*x) * gain) as f32;
+            }
+        }
+    }
+
+    /// End of a period: detector level → gain computer → smoother (Giannoulis et al.
+    /// eq. 17 at the control rate) → the next period's ramp toward the new gain.
+    fn update(&mut self, envelope: &mut GainEnvelope, sample_rate_hz: f64) {
+        let period = self.period_frames as f64;
+        let target_db = match envelope.settings.detector {
+            Detector::Peak => {
+                let level = std::mem::take(&mut self.peak);
+                if level <= envelope.knee_start_peak {
+                    0.0
+                } else {
+                    -envelope.curve.gain_db(crate::units::gain_to_db(level))
+                }
+            }
+            Detector::Rms => {
+                let mut power: f64 = 0.0;
+                for (state, sum) in envelope.mean_squares.iter_mut().zip(&mut self.square_sums) {
+                    *state = integrate(*state, self.rms_coeff, std::mem::take(sum) / period);
+                    power = max_into(power, *state);
+                }
+                if power <= envelope.knee_start_power {
+                    0.0
+                } else {
+                    -envelope.curve.gain_db(crate::units::power_to_db(power))
+                }
+            }
+        };
+        let reduction_db = smooth(
+            envelope.reduction_db,
+            target_db,
+            self.attack_coeff,
+            self.release_coeff,
+        );
+        envelope.reduction_db = reduction_db;
+        envelope.reduction_sum_db += reduction_db * period;
+        envelope.reduction_max_db = max_into(envelope.reduction_max_db, reduction_db);
+        let gain = if reduction_db == 0.0 {
+            envelope.makeup_gain
+        } else {
+            db_to_gain(envelope.settings.makeup_db - reduction_db)
+        };
+        // A settings change takes effect here, at the period boundary.
+        self.period_frames = control_period_frames(&envelope.settings, sample_rate_hz);
+        self.gain_from = self.gain_to;
+        self.gain_to = gain;
+        self.gain_step = (gain - self.gain_from) / self.period_frames as f64;
+        self.phase = 0;
+    }
+}
+
 /// A feed-forward, stereo-linked compressor: one detector listens to the loudest
 /// channel (of the programme, or of a sidechain key) and one gain goes to every channel.
+///
+/// The detector reads every frame; the gain computer and smoother run at a control
+/// rate, once per period of at most 16 frames and at most 1/16 of the shorter time
+/// constant (every frame for a 0 ms attack), and the gain moves linearly from one
+/// control value to the next across the following period. The reaction is thereby
+/// one period late (≤ 0.33 ms at 48 kHz, ≤ ~6 % of the attack time) and the gain
+/// curve piecewise linear at that resolution; in exchange the per-frame work is a
+/// peak or a sum of squares and a multiplication, several times cheaper than a
+/// per-frame smoother, whose recurrence cannot be vectorised. Periods count frames
+/// from [`Processor::prepare`], so the output does not depend on the block size.
 #[derive(Debug, Clone)]
 pub struct Compressor {
     envelope: GainEnvelope,
+    control: ControlLoop,
     sample_rate_hz: f64,
-    /// Two chunks of per-frame scratch: detector levels, then target reductions,
-    /// smoothed reductions and gains of the current chunk; detector levels of the next.
-    gains: Vec<f64>,
 }
 
 impl Compressor {
@@ -852,10 +938,11 @@ impl Compressor {
     /// If `settings` are out of range (see [`CompressorSettings`]).
     pub fn new(settings: CompressorSettings) -> Self {
         let sample_rate_hz = 48_000.0;
+        let envelope = GainEnvelope::new(settings, sample_rate_hz, 2);
         Self {
-            envelope: GainEnvelope::new(settings, sample_rate_hz, 2),
+            control: ControlLoop::new(&envelope, sample_rate_hz),
+            envelope,
             sample_rate_hz,
-            gains: vec![0.0; 2 * CHUNK_FRAMES],
         }
     }
 
@@ -864,12 +951,14 @@ impl Compressor {
         &self.envelope.settings
     }
 
-    /// Changes the settings without resetting the envelope (no allocation, no click).
+    /// Changes the settings without resetting the envelope (no allocation, no click);
+    /// they take effect from the next control period.
     ///
     /// # Panics
     /// If `settings` are out of range.
     pub fn set_settings(&mut self, settings: CompressorSettings) {
         self.envelope.set_settings(settings, self.sample_rate_hz);
+        self.control.set_settings(&settings, self.sample_rate_hz);
     }
 
     /// Current gain reduction, dB (≥ 0; make-up not included).
@@ -895,52 +984,40 @@ impl Compressor {
         self.process_keyed(block, Some(key));
     }
 
-    /// Chunk by chunk: detector and gain computer one chunk ahead, then smoother
-    /// (overlapped with the next chunk's detector), dB to gain and application.
+    /// Period by period: the key's frames go to the detector before the programme's
+    /// frames get the current ramp, and the loop updates at each period's end.
     fn process_keyed(&mut self, block: &mut [&mut [f32]], key: Option<&[&[f32]]>) {
         let frames = block_frames(block);
-        let chunk = self.gains.len() / 2;
-        let (mut current, mut next) = self.gains.split_at_mut(chunk);
-        let envelope = &mut self.envelope;
-        let first = &mut current[..frames.min(chunk)];
-        match key {
-            Some(key) => envelope.detect(key, 0, first),
-            None => envelope.detect(block, 0, first),
-        }
-        envelope.levels_to_targets(first);
+        let detector = self.envelope.settings.detector;
         let mut start = 0;
         while start < frames {
-            let len = (frames - start).min(chunk);
-            let next_start = start + len;
-            let next_levels = &mut next[..(frames - next_start).min(chunk)];
-            let gains = &mut current[..len];
+            let len = (self.control.period_frames - self.control.phase).min(frames - start);
             match key {
-                Some(key) => envelope.smooth_and_detect(gains, key, next_start, next_levels),
-                None => envelope.smooth_and_detect(gains, block, next_start, next_levels),
+                Some(key) => self.control.detect(detector, key, start, len),
+                None => self.control.detect(detector, block, start, len),
             }
-            envelope.reductions_to_gains(gains);
-            for channel in block.iter_mut() {
-                for (x, &gain) in channel[start..next_start].iter_mut().zip(&*gains) {
-                    *x = (f64::from(*x) * gain) as f32;
-                }
+            self.control.apply(block, start, len);
+            self.control.phase += len;
+            if self.control.phase == self.control.period_frames {
+                self.control.update(&mut self.envelope, self.sample_rate_hz);
             }
-            envelope.levels_to_targets(next_levels);
-            std::mem::swap(&mut current, &mut next);
-            start = next_start;
+            start += len;
         }
+        self.envelope.frames += frames as u64;
     }
 }
 
 impl Processor for Compressor {
-    fn prepare(&mut self, sample_rate_hz: u32, max_block_frames: usize, channel_count: usize) {
+    fn prepare(&mut self, sample_rate_hz: u32, _max_block_frames: usize, channel_count: usize) {
         self.sample_rate_hz = f64::from(sample_rate_hz);
         self.envelope =
             GainEnvelope::new(self.envelope.settings, self.sample_rate_hz, channel_count);
-        self.gains = vec![0.0; 2 * max_block_frames.clamp(1, CHUNK_FRAMES)];
+        self.control = ControlLoop::new(&self.envelope, self.sample_rate_hz);
     }
 
     fn reset(&mut self) {
         self.envelope.reset();
+        self.control.reset(&self.envelope, self.sample_rate_hz);
     }
 
     fn process(&mut self, block: &mut [&mut [f32]]) {
@@ -1281,7 +1358,7 @@ mod tests {
     use crate::crossover::BandSplitter;
     use crate::dither::NoiseSource;
     use crate::processor::process_in_blocks;
-    use crate::units::gain_to_db;
+    use crate::units::{gain_to_db, power_to_db};
     use std::f64::consts::TAU;
 
     use crate::test_signals::{sine, tone_level_db, FS};
@@ -1371,6 +1448,91 @@ mod tests {
             .fold(0.0, f64::max)
     }
 
+    /// The single-band compressor's control loop written plainly, frame by frame, with
+    /// libm: programme (or `key`) → peak / per-period mean square → static curve →
+    /// smoother at the control rate → linear ramp to the next gain.
+    fn control_loop_reference(
+        settings: CompressorSettings,
+        integrators: usize,
+        programme: &[Vec<f32>],
+        key: Option<&[Vec<f32>]>,
+    ) -> (Vec<Vec<f32>>, GainReductionStats) {
+        let fs = f64::from(FS);
+        let period = control_period_frames(&settings, fs);
+        let per_period = |time_ms: f64| (-1000.0 * period as f64 / (time_ms * fs)).exp();
+        let (attack, release, rms) = (
+            per_period(settings.attack_ms),
+            per_period(settings.release_ms),
+            per_period(RMS_WINDOW_MS),
+        );
+        let makeup = db_to_gain(settings.makeup_db);
+        let mut output = programme.to_vec();
+        let (mut gain_from, mut gain_to) = (makeup, makeup);
+        let mut phase = 0;
+        let mut peak: f64 = 0.0;
+        let mut sums = vec![0.0; integrators];
+        let mut mean_squares = vec![0.0; integrators];
+        let mut reduction_db: f64 = 0.0;
+        let (mut sum_db, mut max_db) = (0.0, 0.0f64);
+        for n in 0..programme[0].len() {
+            let key_samples: Vec<f64> = match key {
+                Some(key) => key
+                    .iter()
+                    .map(|c| c.get(n).map_or(0.0, |&x| f64::from(x)))
+                    .collect(),
+                None => programme.iter().map(|c| f64::from(c[n])).collect(),
+            };
+            for (c, x) in key_samples.iter().enumerate() {
+                peak = peak.max(x.abs());
+                if c < integrators - 1 {
+                    sums[c] += x * x;
+                }
+            }
+            let tail = key_samples.get(integrators - 1..).unwrap_or(&[]);
+            sums[integrators - 1] += tail.iter().fold(0.0f64, |m, x| m.max(x * x));
+            let gain = gain_from + (phase + 1) as f64 * (gain_to - gain_from) / period as f64;
+            for channel in &mut output {
+                channel[n] = (f64::from(channel[n]) * gain) as f32;
+            }
+            phase += 1;
+            if phase < period {
+                continue;
+            }
+            let level_db = match settings.detector {
+                Detector::Peak => gain_to_db(peak),
+                Detector::Rms => {
+                    for (state, sum) in mean_squares.iter_mut().zip(&sums) {
+                        *state = rms * *state + (1.0 - rms) * sum / period as f64;
+                    }
+                    power_to_db(mean_squares.iter().fold(0.0, |m: f64, &p| m.max(p)))
+                }
+            };
+            let target_db = -static_gain_db(&settings, level_db);
+            let coeff = if target_db > reduction_db {
+                attack
+            } else {
+                release
+            };
+            reduction_db = coeff * reduction_db + (1.0 - coeff) * target_db;
+            if reduction_db < REDUCTION_FLOOR_DB {
+                reduction_db = 0.0;
+            }
+            sum_db += reduction_db * period as f64;
+            max_db = max_db.max(reduction_db);
+            gain_from = gain_to;
+            gain_to = db_to_gain(settings.makeup_db - reduction_db);
+            (phase, peak) = (0, 0.0);
+            sums.fill(0.0);
+        }
+        let frames = programme[0].len() as u64;
+        let stats = GainReductionStats {
+            max_db,
+            mean_db: sum_db / frames as f64,
+            frames,
+        };
+        (output, stats)
+    }
+
     #[test]
     fn block_kernels_match_the_per_frame_reference() {
         let mut worst: f64 = 0.0;
@@ -1404,22 +1566,11 @@ mod tests {
                     }
                     start = end;
                 }
-                let mut reference = prepared(Compressor::new(settings), channels).envelope;
-                let mut expected = block.clone();
-                for n in 0..expected[0].len() {
-                    let gain = if key_channels == 0 {
-                        reference.next_gain(expected.iter().map(|c| f64::from(c[n])))
-                    } else {
-                        reference
-                            .next_gain(key.iter().map(|c| c.get(n).map_or(0.0, |&x| f64::from(x))))
-                    };
-                    for channel in &mut expected {
-                        channel[n] = (f64::from(channel[n]) * gain) as f32;
-                    }
-                }
+                let key = (key_channels > 0).then_some(&key[..]);
+                let (expected, expected_stats) =
+                    control_loop_reference(settings, channels, &block, key);
                 worst = worst.max(worst_difference(&output, &expected));
-                let (stats, expected_stats) =
-                    (compressor.gain_reduction_stats(), reference.stats());
+                let stats = compressor.gain_reduction_stats();
                 assert!(stats.max_db > 1.0 && stats.frames == expected_stats.frames);
                 assert!((stats.mean_db - expected_stats.mean_db).abs() < 1e-12);
                 assert!((stats.max_db - expected_stats.max_db).abs() < 1e-12);
