@@ -746,6 +746,8 @@ fn sum_of_squares(samples: &[f32]) -> f64 {
 struct ControlLoop {
     /// Frames per period (changes with the settings, at a period boundary).
     period_frames: usize,
+    /// Frames per period for the current settings, from the next period on.
+    next_period_frames: usize,
     /// Frames of the current period already processed.
     phase: usize,
     /// Per-period one-pole coefficients: the per-frame ones to the power of the period.
@@ -767,6 +769,7 @@ impl ControlLoop {
     fn new(envelope: &GainEnvelope, sample_rate_hz: f64) -> Self {
         let mut control = Self {
             period_frames: 1,
+            next_period_frames: 1,
             phase: 0,
             attack_coeff: 0.0,
             release_coeff: 0.0,
@@ -799,6 +802,7 @@ impl ControlLoop {
         self.attack_coeff = one_pole_coeff(settings.attack_ms, control_rate_hz);
         self.release_coeff = one_pole_coeff(settings.release_ms, control_rate_hz);
         self.rms_coeff = one_pole_coeff(RMS_WINDOW_MS, control_rate_hz);
+        self.next_period_frames = period_frames;
         if self.phase == 0 {
             self.period_frames = period_frames;
         }
@@ -851,21 +855,25 @@ impl ControlLoop {
         }
         let (from, step, phase) = (self.gain_from, self.gain_step, self.phase);
         for channel in block.iter_mut() {
-            for (j, x) in channel[start..start + frames].iter_mut().enumerate() {
-                // A flat ramp gives exactly `gain_to`: `from + k·0`.
-                let gain = if step == 0.0 {
-                    self.gain_to
-                } else {
-                    from + (phase + j + 1) as f64 * step
-                };
-                *x = (f64::from(*x) * gain) as f32;
+            let samples = &mut channel[start..start + frames];
+            if step == 0.0 {
+                // A flat ramp is exactly `gain_to`.
+                let gain = self.gain_to;
+                samples
+                    .iter_mut()
+                    .for_each(|x| *x = (f64::from(*x) * gain) as f32);
+            } else {
+                for (j, x) in samples.iter_mut().enumerate() {
+                    let gain = from + (phase + j + 1) as f64 * step;
+                    *x = (f64::from(*x) * gain) as f32;
+                }
             }
         }
     }
 
     /// End of a period: detector level → gain computer → smoother (Giannoulis et al.
     /// eq. 17 at the control rate) → the next period's ramp toward the new gain.
-    fn update(&mut self, envelope: &mut GainEnvelope, sample_rate_hz: f64) {
+    fn update(&mut self, envelope: &mut GainEnvelope) {
         let period = self.period_frames as f64;
         let target_db = match envelope.settings.detector {
             Detector::Peak => {
@@ -904,7 +912,7 @@ impl ControlLoop {
             db_to_gain(envelope.settings.makeup_db - reduction_db)
         };
         // A settings change takes effect here, at the period boundary.
-        self.period_frames = control_period_frames(&envelope.settings, sample_rate_hz);
+        self.period_frames = self.next_period_frames;
         self.gain_from = self.gain_to;
         self.gain_to = gain;
         self.gain_step = (gain - self.gain_from) / self.period_frames as f64;
@@ -999,7 +1007,7 @@ impl Compressor {
             self.control.apply(block, start, len);
             self.control.phase += len;
             if self.control.phase == self.control.period_frames {
-                self.control.update(&mut self.envelope, self.sample_rate_hz);
+                self.control.update(&mut self.envelope);
             }
             start += len;
         }
