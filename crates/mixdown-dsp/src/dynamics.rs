@@ -688,8 +688,20 @@ fn block_frames(block: &[&mut [f32]]) -> usize {
 }
 
 /// The single-band compressor's gain computer and smoother run once per control
-/// period of at most this many frames (0.33 ms at 48 kHz)…
-const MAX_CONTROL_FRAMES: usize = 16;
+/// period of at most this many frames (1.3 ms at 48 kHz)…
+const MAX_CONTROL_FRAMES: usize = 64;
+
+/// `0, 1, 2, …` as `f64`, indexed by the frame's place in its period: a table rather
+/// than an integer conversion, which SSE2 cannot vectorise for 64-bit integers.
+const RAMP_STEPS: [f64; MAX_CONTROL_FRAMES + 1] = {
+    let mut steps = [0.0; MAX_CONTROL_FRAMES + 1];
+    let mut k = 0;
+    while k <= MAX_CONTROL_FRAMES {
+        steps[k] = k as f64;
+        k += 1;
+    }
+    steps
+};
 
 /// …and of at most this fraction of the shorter time constant, so that the one
 /// period of reaction delay stays within about 6 % of the attack (a 0 ms attack runs
@@ -863,8 +875,9 @@ impl ControlLoop {
                     .iter_mut()
                     .for_each(|x| *x = (f64::from(*x) * gain) as f32);
             } else {
-                for (j, x) in samples.iter_mut().enumerate() {
-                    let gain = from + (phase + j + 1) as f64 * step;
+                let steps = &RAMP_STEPS[phase + 1..phase + 1 + frames];
+                for (x, &k) in samples.iter_mut().zip(steps) {
+                    let gain = from + k * step;
                     *x = (f64::from(*x) * gain) as f32;
                 }
             }
@@ -881,7 +894,9 @@ impl ControlLoop {
                 if level <= envelope.knee_start_peak {
                     0.0
                 } else {
-                    -envelope.curve.gain_db(crate::units::gain_to_db(level))
+                    -envelope
+                        .curve
+                        .gain_db(fast_math::ln(level) * AMPLITUDE_DB_PER_NEPER)
                 }
             }
             Detector::Rms => {
@@ -893,7 +908,9 @@ impl ControlLoop {
                 if power <= envelope.knee_start_power {
                     0.0
                 } else {
-                    -envelope.curve.gain_db(crate::units::power_to_db(power))
+                    -envelope
+                        .curve
+                        .gain_db(fast_math::ln(power) * POWER_DB_PER_NEPER)
                 }
             }
         };
@@ -909,7 +926,9 @@ impl ControlLoop {
         let gain = if reduction_db == 0.0 {
             envelope.makeup_gain
         } else {
-            db_to_gain(envelope.settings.makeup_db - reduction_db)
+            // 10^(−r/20) = e^(−r·ln 10/20), as in the multiband's `reductions_to_gains`.
+            envelope.makeup_gain
+                * fast_math::exp_non_positive(-reduction_db * NEPERS_PER_AMPLITUDE_DB)
         };
         // A settings change takes effect here, at the period boundary.
         self.period_frames = self.next_period_frames;
@@ -924,10 +943,10 @@ impl ControlLoop {
 /// channel (of the programme, or of a sidechain key) and one gain goes to every channel.
 ///
 /// The detector reads every frame; the gain computer and smoother run at a control
-/// rate, once per period of at most 16 frames and at most 1/16 of the shorter time
+/// rate, once per period of at most 64 frames and at most 1/16 of the shorter time
 /// constant (every frame for a 0 ms attack), and the gain moves linearly from one
 /// control value to the next across the following period. The reaction is thereby
-/// one period late (≤ 0.33 ms at 48 kHz, ≤ ~6 % of the attack time) and the gain
+/// one period late (≤ 1/16 of the shorter time constant and ≤ 1.3 ms at 48 kHz) and the gain
 /// curve piecewise linear at that resolution; in exchange the per-frame work is a
 /// peak or a sum of squares and a multiplication, several times cheaper than a
 /// per-frame smoother, whose recurrence cannot be vectorised. Periods count frames
