@@ -4,7 +4,7 @@ use crate::failure::Failure;
 use crate::master::{parse_format, print_summary};
 use indicatif::{ProgressBar, ProgressStyle};
 use mixdown_engine::mastering::MasterReport;
-use mixdown_engine::mix::{check_session, load_session, mix_session, MixError, MixJob};
+use mixdown_engine::mix::{check_session, load_session, mix_session, Metering, MixError, MixJob};
 use mixdown_io::{check_destination, write_text_atomically, Overwrite};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -136,7 +136,11 @@ pub fn run(args: &MixArgs) -> Result<(), Failure> {
         stems_dir: render.stems_out.clone(),
         master_preset: render.master_preset.clone(),
         // The report carries the loudness of the mix and of every contribution.
-        meter: render.report.is_some(),
+        meter: if render.report.is_some() {
+            Metering::Everything
+        } else {
+            Metering::Off
+        },
         ..MixJob::new(output)
     };
     if let Some(report_path) = &render.report {

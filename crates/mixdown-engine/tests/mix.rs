@@ -2,12 +2,13 @@
 //! law gains, analytic filter responses, a click through a lookahead stage, send
 //! arithmetic, and identical bytes whatever the block size or thread count.
 
+use mixdown_analysis::LoudnessMeter;
 use mixdown_dsp::dither::NoiseSource;
 use mixdown_dsp::stereo::PanLaw;
 use mixdown_dsp::units::gain_to_db;
 use mixdown_dsp::AudioBuffer;
 use mixdown_engine::chain::eq_response_db;
-use mixdown_engine::mix::{check_session, load_session, mix_session, MixError, MixJob};
+use mixdown_engine::mix::{check_session, load_session, mix_session, Metering, MixError, MixJob};
 use mixdown_io::{decode_file, encode_file, EncodeOptions, OutputFormat, Overwrite};
 use mixdown_session::{EqBand, EqBandKind};
 use std::f64::consts::PI;
@@ -703,4 +704,44 @@ chain = [ { type = "delay", time_ms = 10000.0, feedback = 0.99 } ]
         "the tail is capped at {} s",
         mixdown_engine::mix::MAX_TAIL_S
     );
+}
+
+#[test]
+fn a_measuring_render_writes_nothing_and_meters_what_a_written_one_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    write_example_stems(dir.path());
+    let session = write_session(dir.path(), &example_session(""));
+    let loaded = load_session(&session).unwrap();
+    let measure = |output: &Path, write_mix: bool, meter: Metering| {
+        let job = MixJob {
+            format: OutputFormat::Float32,
+            overwrite: Overwrite::Replace,
+            meter,
+            write_mix,
+            ..MixJob::new(output)
+        };
+        mix_session(&loaded, &job, &mut |_| {}).unwrap()
+    };
+    let written = dir.path().join("written.wav");
+    let unwritten = dir.path().join("unwritten.wav");
+    let full = measure(&written, true, Metering::Everything);
+    let probe = measure(&unwritten, false, Metering::Everything);
+    let buses_only = measure(&dir.path().join("other.wav"), true, Metering::MixAndBuses);
+    assert!(!unwritten.exists());
+    let (full, probe, buses_only) = (
+        full.loudness.unwrap(),
+        probe.loudness.unwrap(),
+        buses_only.loudness.unwrap(),
+    );
+    // The same render either way; the written file says what the meter said.
+    assert_eq!(probe.mix_lufs, full.mix_lufs);
+    assert_eq!(probe.tracks_lufs, full.tracks_lufs);
+    assert!(full.tracks_lufs.iter().all(Option::is_some));
+    assert!(buses_only.tracks_lufs.iter().all(Option::is_none));
+    assert_eq!(buses_only.buses_lufs, full.buses_lufs);
+    let audio = decode_file(&written).unwrap().audio;
+    let mut meter = LoudnessMeter::integrated_only(2, audio.sample_rate_hz).unwrap();
+    meter.add(&audio.channel_slices()).unwrap();
+    let independent = meter.finish().integrated_lufs.unwrap();
+    assert!((full.mix_lufs.unwrap() - independent).abs() < 0.02);
 }

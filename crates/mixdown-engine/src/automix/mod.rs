@@ -16,7 +16,9 @@ pub mod classify;
 pub mod plan;
 
 use crate::mastering::{self, MasterReport};
-use crate::mix::{load_session, master_float_mix, mix_session, MixError, MixJob, MixLoudness};
+use crate::mix::{
+    load_session, master_float_mix, mix_session, Metering, MixError, MixJob, MixLoudness,
+};
 use classify::{classify, Classification};
 use mixdown_analysis::{AnalysisError, StemAnalyzer, StemFeatures};
 use mixdown_dsp::units::{db_to_gain, gain_to_db};
@@ -357,6 +359,7 @@ pub fn automix(
         &render_file,
         job.stems_dir.clone(),
         job.overwrite,
+        true,
     )?;
     progress(0.85);
     // The master fader sets the headroom. It is the last step of the master bus, so
@@ -653,17 +656,19 @@ struct Probe {
     reverb_lufs: Option<f64>,
 }
 
-/// Renders `session` (float, unmastered) and meters the mix and every contribution.
+/// Renders `session` (unmastered) only to meter the mix and every contribution.
 fn render_probe(session: &Session, path: &Path) -> Result<Probe, AutomixError> {
-    render_probe_with(session, path, None, Overwrite::Replace)
+    render_probe_with(session, path, None, Overwrite::Replace, false)
 }
 
-/// [`render_probe`], also writing the stems into `stems_dir`.
+/// [`render_probe`], also writing the float mix beside `path` when `write_mix`, and
+/// the stems into `stems_dir`.
 fn render_probe_with(
     session: &Session,
     path: &Path,
     stems_dir: Option<PathBuf>,
     overwrite: Overwrite,
+    write_mix: bool,
 ) -> Result<Probe, AutomixError> {
     let unmastered = Session {
         master: Master {
@@ -684,7 +689,8 @@ fn render_probe_with(
         format: OutputFormat::Float32,
         overwrite,
         stems_dir,
-        meter: true,
+        meter: Metering::Everything,
+        write_mix,
         ..MixJob::new(output)
     };
     let report = mix_session(&loaded, &job, &mut |_| {})?;

@@ -199,9 +199,22 @@ pub struct MixJob {
     pub master_preset: Option<String>,
     /// Frames per block (the result does not depend on it).
     pub block_frames: usize,
-    /// Also measure the integrated loudness of the mix and of every track's and bus's
-    /// contribution (as [`MixReport::loudness`]).
-    pub meter: bool,
+    /// Which integrated loudnesses to measure (as [`MixReport::loudness`]).
+    pub meter: Metering,
+    /// Write the mix to `output`. `false` renders only to measure it (peak, meters,
+    /// stems): nothing is written there and no preset is applied.
+    pub write_mix: bool,
+}
+
+/// What a render meters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metering {
+    /// Nothing.
+    Off,
+    /// The mix and every bus's contribution.
+    MixAndBuses,
+    /// The mix and every track's and bus's contribution.
+    Everything,
 }
 
 impl MixJob {
@@ -214,7 +227,8 @@ impl MixJob {
             stems_dir: None,
             master_preset: None,
             block_frames: DEFAULT_BLOCK_FRAMES,
-            meter: false,
+            meter: Metering::Off,
+            write_mix: true,
         }
     }
 }
@@ -286,6 +300,7 @@ pub fn mix_session(
         .master_preset
         .as_ref()
         .or(loaded.session.master.preset.as_ref())
+        .filter(|_| job.write_mix)
     {
         None => None,
         Some(name) => Some(mastering::find_preset(name).ok_or_else(|| {
@@ -295,7 +310,9 @@ pub fn mix_session(
             ))
         })?),
     };
-    mixdown_io::check_destination(&job.output, job.overwrite)?;
+    if job.write_mix {
+        mixdown_io::check_destination(&job.output, job.overwrite)?;
+    }
 
     let mut graph = Graph::build(loaded, job.block_frames)?;
     let rate = loaded.sample_rate_hz;
@@ -338,11 +355,14 @@ pub fn mix_session(
             },
         ),
     };
-    let mut mix_writer = AlignedWriter::new(
-        AudioWriter::create(&mix_path, rate, 2, &mix_options)?,
-        graph.master_latency_frames(),
-        length,
-    );
+    let mut mix_writer = match job.write_mix {
+        true => Some(AlignedWriter::new(
+            AudioWriter::create(&mix_path, rate, 2, &mix_options)?,
+            graph.master_latency_frames(),
+            length,
+        )),
+        false => None,
+    };
 
     let mut stem_writers = match &job.stems_dir {
         Some(folder) => open_stem_writers(folder, loaded, &graph, job)?,
@@ -350,8 +370,10 @@ pub fn mix_session(
     };
 
     // Meters: tracks in their strips; here the master, then every bus.
-    let mut meters: Vec<AlignedMeter> = if job.meter {
+    if job.meter == Metering::Everything {
         graph.meter_tracks(rate);
+    }
+    let mut meters: Vec<AlignedMeter> = if job.meter != Metering::Off {
         std::iter::once(graph.master_latency_frames())
             .chain((0..loaded.session.buses.len()).map(|b| graph.bus_latency_frames(b)))
             .map(|latency| AlignedMeter::new(rate, latency, length))
@@ -374,7 +396,9 @@ pub fn mix_session(
                 clipped_samples += u64::from(x.abs() > 1.0);
             }
         }
-        mix_writer.write(master, index, frames)?;
+        if let Some(writer) = &mut mix_writer {
+            writer.write(master, index, frames)?;
+        }
         for (node, writer, _) in &mut stem_writers {
             let block = match *node {
                 StemNode::Track(t) => mixer.track_output(t),
@@ -395,7 +419,9 @@ pub fn mix_session(
     graph.run(total, &mut consume, &mut |done| {
         progress(share * done as f64 / total as f64);
     })?;
-    mix_writer.finish()?;
+    if let Some(writer) = mix_writer {
+        writer.finish()?;
+    }
     let mut stems_written = Vec::new();
     for (_, writer, path) in stem_writers {
         writer.finish()?;
