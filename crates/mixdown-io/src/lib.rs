@@ -1,7 +1,8 @@
 //! # mixdown-io
 //!
 //! Getting audio in and out of files: decoding every common format through
-//! `symphonia` (WAV, FLAC, AIFF, Ogg Vorbis, MP3) into planar `f32`, sample-rate
+//! `symphonia` (WAV, FLAC, AIFF, Ogg Vorbis, MP3; plain PCM WAV through a faster
+//! bulk converter of its own with the same results) into planar `f32`, sample-rate
 //! conversion through `rubato`'s band-limited sinc resampler, and encoding WAV
 //! (16/24-bit integer, 32-bit float, via `hound`) and FLAC (16/24-bit, via
 //! `flacenc`) with TPDF dither whenever the word length shrinks. Every write is
