@@ -268,7 +268,12 @@ fn parse_format(fmt: &[u8]) -> Option<(PcmEncoding, u16, u32)> {
         _ => return None,
     };
     let frame_bytes = encoding.bytes() * usize::from(channels);
-    if channels == 0 || sample_rate_hz == 0 || usize::from(block_align) != frame_bytes {
+    // More than 64 channels is no stem or mix: left to symphonia rather than sizing a
+    // buffer from an implausible header.
+    if !(1..=64).contains(&channels)
+        || sample_rate_hz == 0
+        || usize::from(block_align) != frame_bytes
+    {
         return None;
     }
     Some((encoding, channels, sample_rate_hz))
