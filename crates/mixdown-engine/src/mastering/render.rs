@@ -4,7 +4,7 @@
 use super::planner::{plan, reference_target, Decision, MasteringPlan, MasteringRequest};
 use super::profile::{ProfileBuilder, ProgrammeProfile};
 use super::report::{EqCurvePoint, LimiterReport, MasterReport};
-use super::store::{in_blocks, ProcessedAudio};
+use super::store::{in_blocks, ProcessedAudio, MEMORY_LIMIT_SAMPLES};
 use super::MasterError;
 use crate::chain::{eq_response_db, Chain};
 use crate::pipeline::{pipelined, Send};
@@ -96,6 +96,9 @@ fn pipeline_stopped() -> MasterError {
     MasterError::Invalid("processing stopped".into())
 }
 
+/// Planar audio, `[channel][frame]`.
+type Planar = Vec<Vec<f32>>;
+
 /// Something that takes planar blocks and may fail.
 type BlockSink<'a> = dyn FnMut(&[&[f32]]) -> Result<(), MasterError> + 'a;
 
@@ -175,8 +178,9 @@ pub fn master_file(
     });
     let reader = AudioReader::open(&job.input)?;
     let (input_rate, channel_count) = (reader.sample_rate_hz(), reader.channel_count());
+    let declared_frames = reader.declared_frames();
     drop(reader);
-    let source = match job.output_rate_hz.filter(|&r| r != input_rate) {
+    let mut source = match job.output_rate_hz.filter(|&r| r != input_rate) {
         Some(rate) => Source::Memory(mixdown_io::resample(
             &mixdown_io::decode_file(&job.input)?.audio,
             rate,
@@ -184,11 +188,46 @@ pub fn master_file(
         None => Source::File(job.input.clone()),
     };
     let sample_rate_hz = job.output_rate_hz.unwrap_or(input_rate);
-    // The input and the references are profiled side by side.
-    let profile_input = || -> Result<ProgrammeProfile, MasterError> {
+    // A song decoded here stays in memory for the processing pass (one decode
+    // instead of two); a long programme is decoded again instead.
+    let keep_frames = declared_frames
+        .and_then(|f| usize::try_from(f).ok())
+        .filter(|&f| {
+            matches!(source, Source::File(_))
+                && f.saturating_mul(channel_count) <= MEMORY_LIMIT_SAMPLES
+        });
+    // The input and the references are profiled side by side; the input is decoded
+    // on a worker thread while the analysis runs here.
+    let profile_input = || -> Result<(ProgrammeProfile, Option<Planar>), MasterError> {
         let mut builder = ProfileBuilder::new(channel_count, sample_rate_hz)?;
-        source.for_each_block(METER_BLOCK_FRAMES, |block| Ok(builder.add(block)?))?;
-        Ok(builder.finish())
+        let mut kept = keep_frames.map(|f| vec![Vec::with_capacity(f); channel_count]);
+        let mut rechunker = Rechunker::new(channel_count);
+        let mut analyse = |block: &[&[f32]]| -> Result<(), MasterError> { Ok(builder.add(block)?) };
+        pipelined(
+            |send: &mut Send<'_, MasterError>| {
+                source.for_each_block(METER_BLOCK_FRAMES, |block| {
+                    send(block.iter().map(|c| c.to_vec()).collect())
+                })
+            },
+            |block| {
+                if let Some(channels) = kept.as_mut() {
+                    for (kept, channel) in channels.iter_mut().zip(&block) {
+                        kept.extend_from_slice(channel);
+                    }
+                    // A header that understated the length: decode again instead.
+                    if channels[0].len().saturating_mul(channel_count) > MEMORY_LIMIT_SAMPLES {
+                        kept = None;
+                    }
+                }
+                rechunker.push(
+                    &block.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                    &mut analyse,
+                )
+            },
+            pipeline_stopped,
+        )?;
+        rechunker.flush(&mut analyse)?;
+        Ok((builder.finish(), kept))
     };
     let profile_references = || -> Result<Vec<ProgrammeProfile>, MasterError> {
         job.references
@@ -212,7 +251,10 @@ pub fn master_file(
             .collect()
     };
     let (input_profile, references) = rayon::join(profile_input, profile_references);
-    let (input_profile, references) = (input_profile?, references?);
+    let ((input_profile, kept), references) = (input_profile?, references?);
+    if let Some(channels) = kept {
+        source = Source::Memory(AudioBuffer::from_channels(sample_rate_hz, channels));
+    }
     if input_profile.metrics.integrated_lufs.is_none() {
         return Err(MasterError::Silent(job.input.clone()));
     }
@@ -276,6 +318,7 @@ pub fn master_file(
     )?;
     rechunker.flush(&mut |b: &[&[f32]]| Ok(meter.add(b)?))?;
     processed.seal()?;
+    drop(source);
     let processed_lufs = meter
         .loudness_lufs()
         .ok_or_else(|| MasterError::Silent(job.input.clone()))?;
@@ -566,7 +609,8 @@ fn render_output(
     let channel_count = processed.channel_count();
     let total = processed.frames().max(1) as f64;
     let mut writer = AudioWriter::create(&job.output, sample_rate_hz, channel_count, encode)?;
-    let mut analyzer = Analyzer::new(channel_count, sample_rate_hz)?;
+    // The report needs the written file's loudness, peaks and levels, not its spectrum.
+    let mut analyzer = Analyzer::without_spectrum(channel_count, sample_rate_hz)?;
     let mut written = 0usize;
     let mut rechunker = Rechunker::new(channel_count);
     let mut measure = |block: &[&[f32]]| -> Result<(), MasterError> { Ok(analyzer.add(block)?) };
