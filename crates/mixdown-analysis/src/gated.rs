@@ -111,6 +111,27 @@ impl GatedLoudness {
         }
     }
 
+    /// Frames per 100 ms sub-block.
+    pub fn sub_block_frames(&self) -> usize {
+        self.sub_blocks.frames_per_sub_block
+    }
+
+    /// Appends what `later` measured, as if its signal had followed this one's: for a
+    /// programme metered in parts side by side. This meter must have ended on a
+    /// sub-block boundary (a multiple of [`sub_block_frames`](Self::sub_block_frames)
+    /// frames), else it panics; `later`'s K-weighting started from rest, a transient
+    /// of a few milliseconds.
+    pub fn append(&mut self, later: GatedLoudness) {
+        assert_eq!(
+            self.sub_blocks.filled, 0,
+            "parts must meet on the sub-block grid"
+        );
+        self.sub_blocks.energies.extend(later.sub_blocks.energies);
+        self.sub_blocks.energy = later.sub_blocks.energy;
+        self.sub_blocks.filled = later.sub_blocks.filled;
+        self.weighting = later.weighting;
+    }
+
     /// Gated integrated loudness of everything added, LUFS; `None` when every block is
     /// gated out (silence) or the signal is shorter than 400 ms.
     pub fn loudness_lufs(&self) -> Option<f64> {
@@ -225,5 +246,30 @@ mod tests {
             );
         }
         assert_eq!(GatedLoudness::new(2, rate).loudness_lufs(), None);
+    }
+
+    #[test]
+    fn parts_metered_apart_and_appended_read_as_the_whole() {
+        let rate = 48_000;
+        let mut source = mixdown_dsp::dither::NoiseSource::new(5);
+        let signal: Vec<f32> = (0..rate as usize * 10)
+            .map(|i| {
+                let level = if (i / 30_000) % 3 == 0 { 0.02 } else { 0.4 };
+                (level * source.next_uniform()) as f32
+            })
+            .collect();
+        let mut whole = GatedLoudness::new(1, rate);
+        whole.add(&[&signal]);
+        let split = 7 * whole.sub_block_frames() * 10;
+        let (mut first, mut second) = (GatedLoudness::new(1, rate), GatedLoudness::new(1, rate));
+        first.add(&[&signal[..split]]);
+        second.add(&[&signal[split..]]);
+        first.append(second);
+        let (a, b) = (
+            whole.loudness_lufs().unwrap(),
+            first.loudness_lufs().unwrap(),
+        );
+        // Only the second part's K-weighting starting from rest differs.
+        assert!((a - b).abs() < 1e-3, "{a} vs {b}");
     }
 }

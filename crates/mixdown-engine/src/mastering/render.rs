@@ -10,7 +10,7 @@ use crate::chain::{eq_response_db, Chain};
 use crate::pipeline::{pipelined, Send};
 use crate::report::AnalysisRecord;
 use mixdown_analysis::spectrum::third_octave_centers_hz;
-use mixdown_analysis::{Analyzer, IntegratedLoudness};
+use mixdown_analysis::{Analyzer, GatedLoudness, IntegratedLoudness};
 use mixdown_dsp::limiter::{LimiterSettings, TruePeakLimiter};
 use mixdown_dsp::units::db_to_gain;
 use mixdown_dsp::{AudioBuffer, Processor};
@@ -504,17 +504,33 @@ fn round_hundredth(v: f64) -> f64 {
     (v * 100.0).round() / 100.0 + 0.0
 }
 
-/// Runs gain and limiter over `processed` in blocks, handing each aligned output
-/// block to `each`; returns the limiter's statistics.
+/// The stretch of the programme a limiter run hands on: its input starts `skip`
+/// frames before the first frame handed on (a warm-up), `take` frames are handed on
+/// (`None`: all), and the input ends `flush` frames short of the last output's
+/// lookahead, which silence stands in for.
+#[derive(Debug, Clone, Copy)]
+struct Stretch {
+    skip: usize,
+    take: Option<usize>,
+    flush: usize,
+}
+
+/// Something that feeds planar blocks to a sink, in order.
+type Feed<'a> = dyn FnOnce(&mut BlockSink) -> Result<(), MasterError> + 'a;
+
+/// Runs gain and limiter over the blocks `feed` gives, handing each aligned output
+/// block of `stretch` to `each`; returns the limiter's statistics.
+#[allow(clippy::too_many_arguments)]
 fn run_limited(
-    processed: &mut ProcessedAudio,
+    feed: Box<Feed<'_>>,
+    stretch: Stretch,
+    channel_count: usize,
     sample_rate_hz: u32,
     gain_db: f64,
     settings: LimiterSettings,
     job: &MasterJob,
     mut each: impl FnMut(&[&[f32]]) -> Result<(), MasterError>,
 ) -> Result<mixdown_dsp::limiter::GainReductionStats, MasterError> {
-    let channel_count = processed.channel_count();
     let block_frames = job.block_frames.max(1);
     let gain = db_to_gain(gain_db) as f32;
     let mut limiter = job.request.stages.limiter.then(|| {
@@ -523,8 +539,11 @@ fn run_limited(
         l
     });
     let latency = limiter.as_ref().map_or(0, |l| l.latency_frames());
+    let flush = if limiter.is_some() { stretch.flush } else { 0 };
     let mut buffer: Vec<Vec<f32>> = vec![Vec::with_capacity(block_frames); channel_count];
-    let mut to_skip = latency;
+    // Drop the lookahead delay and the warm-up at the start.
+    let mut to_skip = latency + stretch.skip;
+    let mut to_take = stretch.take.unwrap_or(usize::MAX);
     let mut run = |block: &[&[f32]]| -> Result<(), MasterError> {
         for (out, channel) in buffer.iter_mut().zip(block) {
             out.clear();
@@ -534,22 +553,23 @@ fn run_limited(
             let mut slices: Vec<&mut [f32]> = buffer.iter_mut().map(Vec::as_mut_slice).collect();
             limiter.process(&mut slices);
         }
-        // Drop the lookahead delay at the start.
         let n = buffer.first().map_or(0, Vec::len);
         let skip = to_skip.min(n);
         to_skip -= skip;
-        if skip < n {
-            let out: Vec<&[f32]> = buffer.iter().map(|c| &c[skip..]).collect();
+        let take = to_take.min(n - skip);
+        to_take -= take;
+        if take > 0 {
+            let out: Vec<&[f32]> = buffer.iter().map(|c| &c[skip..skip + take]).collect();
             each(&out)?;
         }
         Ok(())
     };
-    processed.for_each_block(block_frames, &mut run)?;
+    feed(&mut run)?;
     // Silence flushes the lookahead, in blocks no larger than the limiter was prepared for.
     let silence = vec![0.0f32; block_frames];
     let mut flushed = 0;
-    while flushed < latency {
-        let n = (latency - flushed).min(block_frames);
+    while flushed < flush {
+        let n = (flush - flushed).min(block_frames);
         run(&vec![&silence[..n]; channel_count])?;
         flushed += n;
     }
@@ -558,7 +578,51 @@ fn run_limited(
         .unwrap_or_default())
 }
 
-/// Integrated loudness after gain and limiter.
+/// The whole programme through gain and limiter (see [`run_limited`]).
+fn run_limited_whole(
+    processed: &mut ProcessedAudio,
+    sample_rate_hz: u32,
+    gain_db: f64,
+    settings: LimiterSettings,
+    job: &MasterJob,
+    each: impl FnMut(&[&[f32]]) -> Result<(), MasterError>,
+) -> Result<mixdown_dsp::limiter::GainReductionStats, MasterError> {
+    let channel_count = processed.channel_count();
+    let latency = if job.request.stages.limiter {
+        let mut limiter = TruePeakLimiter::new(settings);
+        limiter.prepare(sample_rate_hz, job.block_frames.max(1), channel_count);
+        limiter.latency_frames()
+    } else {
+        0
+    };
+    let block_frames = job.block_frames.max(1);
+    run_limited(
+        Box::new(move |sink: &mut BlockSink| processed.for_each_block(block_frames, sink)),
+        Stretch {
+            skip: 0,
+            take: None,
+            flush: latency,
+        },
+        channel_count,
+        sample_rate_hz,
+        gain_db,
+        settings,
+        job,
+        each,
+    )
+}
+
+/// Programmes at least this long have their loudness after the limiter measured in
+/// two halves, one per core, s.
+const SPLIT_MEASURE_MIN_S: f64 = 20.0;
+/// Programme the second half's limiter runs through before its measured stretch, s:
+/// many times its lookahead and release, so its state has caught up with the
+/// uncut run's.
+const SPLIT_WARM_UP_S: f64 = 1.0;
+
+/// Integrated loudness after gain and limiter. A song held in memory is measured in
+/// two halves side by side (the second half's limiter warmed up on the second
+/// before it). That only informs the gain: the written file is measured whole.
 fn limited_loudness(
     processed: &mut ProcessedAudio,
     sample_rate_hz: u32,
@@ -566,12 +630,70 @@ fn limited_loudness(
     settings: LimiterSettings,
     job: &MasterJob,
 ) -> Result<f64, MasterError> {
-    let mut meter = IntegratedLoudness::new(processed.channel_count(), sample_rate_hz)?;
-    let mut rechunker = Rechunker::new(processed.channel_count());
+    let channel_count = processed.channel_count();
+    let frames = processed.frames();
+    let long_enough = frames as f64 >= SPLIT_MEASURE_MIN_S * f64::from(sample_rate_hz);
+    if let (Some(channels), true, true) = (processed.in_memory(), long_enough, channel_count <= 2) {
+        let mut first = GatedLoudness::new(channel_count, sample_rate_hz);
+        let mut second = GatedLoudness::new(channel_count, sample_rate_hz);
+        // The halves meet on the meter's sub-block grid, so their energies join.
+        let sub_block = first.sub_block_frames();
+        let split = frames / 2 / sub_block * sub_block;
+        let warm_up = ((SPLIT_WARM_UP_S * f64::from(sample_rate_hz)) as usize).min(split);
+        let latency = {
+            let mut limiter = TruePeakLimiter::new(settings);
+            limiter.prepare(sample_rate_hz, job.block_frames.max(1), channel_count);
+            limiter.latency_frames()
+        };
+        let half = |from: usize, start: usize, end: usize, meter: &mut GatedLoudness| {
+            let input_end = (end + latency).min(frames);
+            let block_frames = job.block_frames.max(1);
+            let mut rechunker = Rechunker::new(channel_count);
+            let mut measure = |block: &[&[f32]]| -> Result<(), MasterError> {
+                meter.add(block);
+                Ok(())
+            };
+            run_limited(
+                Box::new(move |sink: &mut BlockSink| {
+                    for block_start in (from..input_end).step_by(block_frames) {
+                        let block_end = (block_start + block_frames).min(input_end);
+                        let block: Vec<&[f32]> = channels
+                            .iter()
+                            .map(|c| &c[block_start..block_end])
+                            .collect();
+                        sink(&block)?;
+                    }
+                    Ok(())
+                }),
+                Stretch {
+                    skip: start - from,
+                    take: Some(end - start),
+                    flush: end + latency - input_end,
+                },
+                channel_count,
+                sample_rate_hz,
+                gain_db,
+                settings,
+                job,
+                |block| rechunker.push(block, &mut measure),
+            )?;
+            rechunker.flush(&mut measure)
+        };
+        let (a, b) = rayon::join(
+            || half(0, 0, split, &mut first),
+            || half(split - warm_up, split, frames, &mut second),
+        );
+        a?;
+        b?;
+        first.append(second);
+        return Ok(first.loudness_lufs().unwrap_or(f64::NEG_INFINITY));
+    }
+    let mut meter = IntegratedLoudness::new(channel_count, sample_rate_hz)?;
+    let mut rechunker = Rechunker::new(channel_count);
     let mut measure = |block: &[&[f32]]| -> Result<(), MasterError> { Ok(meter.add(block)?) };
     pipelined(
         |send: &mut Send<'_, MasterError>| {
-            run_limited(processed, sample_rate_hz, gain_db, settings, job, |block| {
+            run_limited_whole(processed, sample_rate_hz, gain_db, settings, job, |block| {
                 send(block.iter().map(|c| c.to_vec()).collect())
             })
         },
@@ -617,7 +739,7 @@ fn render_output(
     // The limiter on a worker thread; encoding and metering what is stored here.
     let stats = pipelined(
         |send: &mut Send<'_, MasterError>| {
-            run_limited(processed, sample_rate_hz, gain_db, settings, job, |block| {
+            run_limited_whole(processed, sample_rate_hz, gain_db, settings, job, |block| {
                 send(block.iter().map(|c| c.to_vec()).collect())
             })
         },

@@ -74,6 +74,14 @@ impl ProcessedAudio {
         self.channel_count
     }
 
+    /// The stored channels, when they are held in memory.
+    pub fn in_memory(&self) -> Option<&[Vec<f32>]> {
+        match &self.storage {
+            Storage::Memory(channels) => Some(channels),
+            Storage::Spilled { .. } => None,
+        }
+    }
+
     /// Appends a planar block.
     pub fn push(&mut self, block: &[&[f32]]) -> Result<(), MasterError> {
         let frames = block.first().map_or(0, |c| c.len());
