@@ -111,6 +111,27 @@ impl GatedLoudness {
         }
     }
 
+    /// Frames per 100 ms sub-block.
+    pub fn sub_block_frames(&self) -> usize {
+        self.sub_blocks.frames_per_sub_block
+    }
+
+    /// Appends what `later` measured, as if its signal had followed this one's: for a
+    /// programme metered in parts side by side. This meter must have ended on a
+    /// sub-block boundary (a multiple of [`sub_block_frames`](Self::sub_block_frames)
+    /// frames), else it panics; `later`'s K-weighting started from rest, a transient
+    /// of a few milliseconds.
+    pub fn append(&mut self, later: GatedLoudness) {
+        assert_eq!(
+            self.sub_blocks.filled, 0,
+            "parts must meet on the sub-block grid"
+        );
+        self.sub_blocks.energies.extend(later.sub_blocks.energies);
+        self.sub_blocks.energy = later.sub_blocks.energy;
+        self.sub_blocks.filled = later.sub_blocks.filled;
+        self.weighting = later.weighting;
+    }
+
     /// Gated integrated loudness of everything added, LUFS; `None` when every block is
     /// gated out (silence) or the signal is shorter than 400 ms.
     pub fn loudness_lufs(&self) -> Option<f64> {
@@ -185,7 +206,6 @@ impl IntegratedLoudness {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::LoudnessMeter;
     use std::f64::consts::PI;
 
     #[test]
@@ -205,8 +225,10 @@ mod tests {
         let right: Vec<f32> = left.iter().map(|x| 0.5 * x + 0.1 * noise()).collect();
         for channels in [vec![left.clone()], vec![left, right]] {
             let slices: Vec<&[f32]> = channels.iter().map(Vec::as_slice).collect();
-            let mut reference = LoudnessMeter::integrated_only(channels.len(), rate).unwrap();
-            reference.add(&slices).unwrap();
+            // The `ebur128` crate (libebur128's port) as the independent reference.
+            let mut reference =
+                ebur128::EbuR128::new(channels.len() as u32, rate, ebur128::Mode::I).unwrap();
+            reference.add_frames_planar_f32(&slices).unwrap();
             let mut lean = GatedLoudness::new(channels.len(), rate);
             for start in (0..frames).step_by(1_000) {
                 let end = (start + 1_000).min(frames);
@@ -214,7 +236,7 @@ mod tests {
                 lean.add(&block);
             }
             let (a, b) = (
-                reference.finish().integrated_lufs.unwrap(),
+                reference.loudness_global().unwrap(),
                 lean.loudness_lufs().unwrap(),
             );
             assert!(
@@ -224,5 +246,30 @@ mod tests {
             );
         }
         assert_eq!(GatedLoudness::new(2, rate).loudness_lufs(), None);
+    }
+
+    #[test]
+    fn parts_metered_apart_and_appended_read_as_the_whole() {
+        let rate = 48_000;
+        let mut source = mixdown_dsp::dither::NoiseSource::new(5);
+        let signal: Vec<f32> = (0..rate as usize * 10)
+            .map(|i| {
+                let level = if (i / 30_000) % 3 == 0 { 0.02 } else { 0.4 };
+                (level * source.next_uniform()) as f32
+            })
+            .collect();
+        let mut whole = GatedLoudness::new(1, rate);
+        whole.add(&[&signal]);
+        let split = 7 * whole.sub_block_frames() * 10;
+        let (mut first, mut second) = (GatedLoudness::new(1, rate), GatedLoudness::new(1, rate));
+        first.add(&[&signal[..split]]);
+        second.add(&[&signal[split..]]);
+        first.append(second);
+        let (a, b) = (
+            whole.loudness_lufs().unwrap(),
+            first.loudness_lufs().unwrap(),
+        );
+        // Only the second part's K-weighting starting from rest differs.
+        assert!((a - b).abs() < 1e-3, "{a} vs {b}");
     }
 }

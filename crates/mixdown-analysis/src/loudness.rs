@@ -1,22 +1,27 @@
 //! ITU-R BS.1770-4 loudness and true peak, EBU R128 / Tech 3341 / Tech 3342 metering.
 //!
-//! Integrated loudness (with its two-stage gating), loudness range and true peak
-//! come from the `ebur128` crate, a port of libebur128, which is validated against
-//! the EBU conformance material. This module adds what a mastering report needs on
-//! top: the maximum momentary (400 ms) and short-term (3 s) loudness, the channel
-//! weights for 5.1 and larger layouts, and `None` wherever a quantity is undefined.
+//! One K-weighting per channel (the BS.1770-4 pre-filter, in `f64`) feeds every
+//! loudness figure:
 //!
-//! The maxima are evaluated on a 10 ms grid. A coarser grid misses the loudest
-//! window: a 400 ms burst lying 50 ms off a 100 ms grid under-reads by 0.58 LU,
-//! outside the ±0.1 LU of Tech 3341 cases 13 and 14; off a 10 ms grid it is at most
-//! 5 ms (0.06 LU). Asking `ebur128` for the windowed loudness that often re-sums
-//! the whole window every time (a 3 s window every 10 ms is 300× the signal), which
-//! measured at over half of `mixdown analyze`'s run time; so the meter K-weights
-//! the signal itself (the same BS.1770-4 pre-filter) and keeps 10 ms sub-block
-//! energies, making each window a sum of 40 or 300 numbers.
+//! - 100 ms sub-block energies give the 400 ms gating blocks (75 % overlap) of the
+//!   integrated loudness, with the −70 LUFS absolute and −10 LU relative gates of
+//!   BS.1770-4, and the 3 s short-term blocks (one a second) of the loudness range,
+//!   with EBU Tech 3342's −20 LU relative gate and 10th–95th percentiles. Blocks,
+//!   gates and percentile indices are those of libebur128 (and of the `ebur128`
+//!   crate, its port, validated against the EBU conformance material), so the
+//!   figures agree with it to rounding (tested).
+//! - 10 ms sub-block energies give the maximum momentary (400 ms) and short-term
+//!   (3 s) loudness. A coarser grid misses the loudest window: a 400 ms burst lying
+//!   50 ms off a 100 ms grid under-reads by 0.58 LU, outside the ±0.1 LU of Tech 3341
+//!   cases 13 and 14; off a 10 ms grid it is at most 5 ms (0.06 LU). Each window is
+//!   a sum of 40 or 300 numbers instead of a re-sum of the signal.
+//!
+//! True peak comes from [`TruePeakMeter`], which reads exactly what libebur128 reads.
+//! This module adds the channel weights for 5.1 and larger layouts, and `None`
+//! wherever a quantity is undefined.
 
+use crate::true_peak::TruePeakMeter;
 use crate::AnalysisError;
-use ebur128::{Channel, EbuR128, Mode};
 use mixdown_dsp::biquad::{Biquad, BiquadCoefficients};
 use mixdown_dsp::units::{finite_or_none, gain_to_db};
 use std::collections::VecDeque;
@@ -43,6 +48,27 @@ const MOMENTARY_SUB_BLOCKS: usize = 40;
 const SHORT_TERM_SUB_BLOCKS: usize = 300;
 /// Absolute gate of BS.1770-4; windows quieter than this count as silence.
 const ABSOLUTE_GATE_LUFS: f64 = -70.0;
+/// 100 ms sub-blocks per gating block (400 ms, BS.1770-4) and per short-term block
+/// (3 s, EBU Tech 3342), and the short-term hop (1 s, as libebur128).
+const GATING_SUB_BLOCKS: usize = 4;
+const RANGE_SUB_BLOCKS: usize = 30;
+const RANGE_HOP_SUB_BLOCKS: usize = 10;
+/// Relative gates: BS.1770-4 (integrated) and EBU Tech 3342 (loudness range), LU.
+const INTEGRATED_RELATIVE_GATE_LU: f64 = -10.0;
+const RANGE_RELATIVE_GATE_LU: f64 = -20.0;
+/// Percentiles of the gated short-term distribution whose spread is the LRA (Tech 3342).
+const RANGE_LOW_PERCENTILE: f64 = 0.10;
+const RANGE_HIGH_PERCENTILE: f64 = 0.95;
+
+/// Loudness (BS.1770-4 eq. 2) of a weighted mean square.
+fn energy_to_lufs(mean_square: f64) -> f64 {
+    -0.691 + 10.0 * mean_square.log10()
+}
+
+/// The weighted mean square at the absolute gate.
+fn absolute_gate_energy() -> f64 {
+    10f64.powf((ABSOLUTE_GATE_LUFS + 0.691) / 10.0)
+}
 
 /// The two-stage K-weighting pre-filter of ITU-R BS.1770-4 (Annex 1, Tables 1–2)
 /// at any rate: a high shelf (+4 dB above ~1.7 kHz, modelling the head) and a
@@ -80,62 +106,45 @@ pub fn k_weighting(sample_rate_hz: u32) -> [BiquadCoefficients; 2] {
     [shelf, high_pass]
 }
 
-/// BS.1770-4 channel weight of a channel position.
-fn channel_weight(channel: Channel) -> f64 {
-    match channel {
-        Channel::Unused => 0.0,
-        Channel::LeftSurround | Channel::RightSurround => 1.41,
-        Channel::DualMono => 2.0,
-        _ => 1.0,
+/// BS.1770-4 channel weight of channel `index` of a `channel_count`-channel layout
+/// in the usual WAV/FLAC order: 1–5 channels as L, R, C, Ls, Rs (surrounds 1.41);
+/// 6 as 5.1 (L, R, C, LFE, Ls, Rs) with the LFE excluded; beyond that L, R, C, LFE,
+/// then surrounds.
+fn channel_weight(index: usize, channel_count: usize) -> f64 {
+    match index {
+        0..=2 => 1.0,
+        3 if channel_count >= 6 => 0.0,
+        _ => 1.41,
     }
-}
-
-/// The channel map for the usual WAV/FLAC orders: 1–5 channels as L, R, C, Ls, Rs;
-/// 6 as 5.1 (L, R, C, LFE, Ls, Rs) with the LFE excluded; beyond that L, R, C,
-/// LFE, then surrounds.
-fn channel_map(channel_count: usize) -> Vec<Channel> {
-    let mut map = if channel_count >= 6 {
-        vec![
-            Channel::Left,
-            Channel::Right,
-            Channel::Center,
-            Channel::Unused,
-        ]
-    } else {
-        vec![
-            Channel::Left,
-            Channel::Right,
-            Channel::Center,
-            Channel::LeftSurround,
-            Channel::RightSurround,
-        ]
-    };
-    map.resize(channel_count, Channel::LeftSurround);
-    map
 }
 
 /// A streaming BS.1770-4 meter: feed planar blocks of any length, then [`finish`](Self::finish).
 /// The result does not depend on how the signal is cut into blocks.
 pub struct LoudnessMeter {
-    /// Gated integrated loudness and LRA.
-    meter: EbuR128,
-    /// True peak, in an instance of its own so it runs beside the gating (`full` only).
-    peak_meter: Option<EbuR128>,
-    /// Momentary and short-term maxima (`full` only).
-    windows: Option<WindowMaxima>,
+    energies: KWeightedEnergies,
+    /// True peak, beside the K-weighting (`full` only).
+    true_peak: Option<TruePeakMeter>,
     channel_count: usize,
 }
 
-/// The maxima of the momentary and short-term loudness on a 10 ms grid, from the
-/// meter's own K-weighting (see the module documentation).
-struct WindowMaxima {
+/// K-weighted energies of the 10 ms and 100 ms sub-blocks, and the momentary and
+/// short-term maxima taken from the former.
+struct KWeightedEnergies {
     k_filters: Vec<[Biquad; 2]>,
     weights: Vec<f64>,
+    /// 10 ms grid (rates not divisible by 100 round to the nearest frame: ≤ 0.25 %
+    /// window error).
     frames_per_sub_block: usize,
     frames_in_sub_block: usize,
-    /// Per-channel sum of squared K-weighted samples in the current sub-block,
+    /// 100 ms grid, libebur128's `(rate + 5) / 10` frames.
+    frames_per_gating_sub_block: usize,
+    frames_in_gating_sub_block: usize,
+    /// Per-channel sums of squared K-weighted samples in the current sub-blocks,
     /// accumulated sample by sample so block boundaries cannot change the rounding.
     channel_energy: Vec<f64>,
+    channel_gating_energy: Vec<f64>,
+    /// Weighted energy of every complete 100 ms sub-block.
+    gating_sub_blocks: Vec<f64>,
     recent_sub_blocks: VecDeque<f64>,
     max_momentary_energy: f64,
     max_short_term_energy: f64,
@@ -147,7 +156,7 @@ impl LoudnessMeter {
         Self::with_mode(channel_count, sample_rate_hz, true)
     }
 
-    /// A meter of integrated loudness alone, about three times cheaper: for
+    /// A meter of integrated loudness alone, without the true-peak interpolation: for
     /// loops that only need to hit a loudness target. Its report leaves the other
     /// fields `None`.
     pub fn integrated_only(
@@ -162,39 +171,38 @@ impl LoudnessMeter {
         sample_rate_hz: u32,
         full: bool,
     ) -> Result<Self, AnalysisError> {
-        let unsupported = || AnalysisError::UnsupportedFormat {
-            channels: channel_count,
-            sample_rate_hz,
-        };
-        let channels_u32 = u32::try_from(channel_count).map_err(|_| unsupported())?;
-        let map = channel_map(channel_count);
-        let meter_for = |mode: Mode| -> Result<EbuR128, AnalysisError> {
-            let mut meter =
-                EbuR128::new(channels_u32, sample_rate_hz, mode).map_err(|_| unsupported())?;
-            meter.set_channel_map(&map).map_err(|_| unsupported())?;
-            Ok(meter)
-        };
+        // The layouts and rates libebur128 accepts.
+        if !(1..=64).contains(&channel_count) || !(16..=2_822_400).contains(&sample_rate_hz) {
+            return Err(AnalysisError::UnsupportedFormat {
+                channels: channel_count,
+                sample_rate_hz,
+            });
+        }
         let k = k_weighting(sample_rate_hz);
         Ok(Self {
-            meter: meter_for(if full { Mode::I | Mode::LRA } else { Mode::I })?,
-            peak_meter: full.then(|| meter_for(Mode::TRUE_PEAK)).transpose()?,
-            windows: full.then(|| WindowMaxima {
+            energies: KWeightedEnergies {
                 k_filters: vec![[Biquad::new(k[0]), Biquad::new(k[1])]; channel_count],
-                weights: map.iter().copied().map(channel_weight).collect(),
-                // Rates not divisible by 100 round to the nearest frame (≤ 0.25 % window error).
+                weights: (0..channel_count)
+                    .map(|c| channel_weight(c, channel_count))
+                    .collect(),
                 frames_per_sub_block: ((f64::from(sample_rate_hz) / 100.0).round() as usize).max(1),
                 frames_in_sub_block: 0,
+                frames_per_gating_sub_block: (sample_rate_hz as usize + 5) / 10,
+                frames_in_gating_sub_block: 0,
                 channel_energy: vec![0.0; channel_count],
+                channel_gating_energy: vec![0.0; channel_count],
+                gating_sub_blocks: Vec::new(),
                 recent_sub_blocks: VecDeque::with_capacity(SHORT_TERM_SUB_BLOCKS + 1),
                 max_momentary_energy: 0.0,
                 max_short_term_energy: 0.0,
-            }),
+            },
+            true_peak: full.then(|| TruePeakMeter::new(channel_count, sample_rate_hz)),
             channel_count,
         })
     }
 
-    /// Adds one planar block (`block[channel][frame]`). Gating, true peak and the
-    /// window maxima run side by side when cores are free.
+    /// Adds one planar block (`block[channel][frame]`). The K-weighting and the true
+    /// peak run side by side when a core is free.
     pub fn add(&mut self, block: &[&[f32]]) -> Result<(), AnalysisError> {
         if block.len() != self.channel_count {
             return Err(AnalysisError::ChannelMismatch {
@@ -202,32 +210,25 @@ impl LoudnessMeter {
                 actual: block.len(),
             });
         }
-        let (meter, peak_meter, windows) =
-            (&mut self.meter, &mut self.peak_meter, &mut self.windows);
-        let add = |meter: &mut EbuR128| {
-            meter
-                .add_frames_planar_f32(block)
-                .expect("channel count checked above");
-        };
-        rayon::join(
-            || add(meter),
-            || {
-                rayon::join(
-                    || peak_meter.as_mut().map(add),
-                    || windows.as_mut().map(|w| w.add(block)),
-                )
-            },
-        );
+        let (energies, true_peak) = (&mut self.energies, &mut self.true_peak);
+        match true_peak {
+            Some(true_peak) => {
+                rayon::join(|| energies.add(block), || true_peak.add(block));
+            }
+            None => energies.add(block),
+        }
         Ok(())
     }
 }
 
-impl WindowMaxima {
+impl KWeightedEnergies {
     fn add(&mut self, block: &[&[f32]]) {
-        let frames = block.first().map_or(0, |c| c.len());
+        let frames = block.iter().map(|c| c.len()).min().unwrap_or(0);
         let mut offset = 0;
         while offset < frames {
-            let take = (self.frames_per_sub_block - self.frames_in_sub_block).min(frames - offset);
+            let take = (self.frames_per_sub_block - self.frames_in_sub_block)
+                .min(self.frames_per_gating_sub_block - self.frames_in_gating_sub_block)
+                .min(frames - offset);
             let range = offset..offset + take;
             // Channels are filtered in pairs: the two recursions are independent, so
             // the CPU overlaps them (measured 1.7× faster than one channel at a time).
@@ -240,6 +241,10 @@ impl WindowMaxima {
                     self.channel_energy[channel],
                     self.channel_energy[channel + 1],
                 );
+                let (mut gating_a, mut gating_b) = (
+                    self.channel_gating_energy[channel],
+                    self.channel_gating_energy[channel + 1],
+                );
                 for (&a, &b) in block[channel][range.clone()]
                     .iter()
                     .zip(&block[channel + 1][range.clone()])
@@ -248,34 +253,46 @@ impl WindowMaxima {
                     let yb = high_pass_b.process_sample(shelf_b.process_sample(f64::from(b)));
                     energy_a += ya * ya;
                     energy_b += yb * yb;
+                    gating_a += ya * ya;
+                    gating_b += yb * yb;
                 }
                 self.channel_energy[channel] = energy_a;
                 self.channel_energy[channel + 1] = energy_b;
+                self.channel_gating_energy[channel] = gating_a;
+                self.channel_gating_energy[channel + 1] = gating_b;
                 channel += 2;
             }
             if channel < block.len() {
                 let [shelf, high_pass] = &mut self.k_filters[channel];
-                let energy = &mut self.channel_energy[channel];
+                let (mut energy, mut gating) = (
+                    self.channel_energy[channel],
+                    self.channel_gating_energy[channel],
+                );
                 for &x in &block[channel][range] {
                     let y = high_pass.process_sample(shelf.process_sample(f64::from(x)));
-                    *energy += y * y;
+                    energy += y * y;
+                    gating += y * y;
                 }
+                self.channel_energy[channel] = energy;
+                self.channel_gating_energy[channel] = gating;
             }
             offset += take;
             self.frames_in_sub_block += take;
             if self.frames_in_sub_block == self.frames_per_sub_block {
                 self.close_sub_block();
             }
+            self.frames_in_gating_sub_block += take;
+            if self.frames_in_gating_sub_block == self.frames_per_gating_sub_block {
+                let weighted = weighted_sum(&self.channel_gating_energy, &self.weights);
+                self.channel_gating_energy.fill(0.0);
+                self.gating_sub_blocks.push(weighted);
+                self.frames_in_gating_sub_block = 0;
+            }
         }
     }
 
     fn close_sub_block(&mut self) {
-        let weighted: f64 = self
-            .channel_energy
-            .iter()
-            .zip(&self.weights)
-            .map(|(e, w)| e * w)
-            .sum();
+        let weighted = weighted_sum(&self.channel_energy, &self.weights);
         self.channel_energy.fill(0.0);
         self.recent_sub_blocks.push_back(weighted);
         if self.recent_sub_blocks.len() > SHORT_TERM_SUB_BLOCKS {
@@ -304,41 +321,88 @@ impl WindowMaxima {
     /// anything under the absolute gate is undefined.
     fn window_loudness(&self, mean_sub_block_energy: f64) -> Option<f64> {
         let mean_square = mean_sub_block_energy / self.frames_per_sub_block as f64;
-        finite_or_none(-0.691 + 10.0 * mean_square.log10()).filter(|&l| l >= ABSOLUTE_GATE_LUFS)
+        finite_or_none(energy_to_lufs(mean_square)).filter(|&l| l >= ABSOLUTE_GATE_LUFS)
     }
+
+    /// Weighted mean squares of the blocks of `length` 100 ms sub-blocks starting every
+    /// `hop`, those under the absolute gate left out (as libebur128 keeps them).
+    fn blocks(&self, length: usize, hop: usize) -> Vec<f64> {
+        let frames = (length * self.frames_per_gating_sub_block) as f64;
+        let gate = absolute_gate_energy();
+        (0..self.gating_sub_blocks.len().saturating_sub(length - 1))
+            .step_by(hop)
+            .map(|start| {
+                self.gating_sub_blocks[start..start + length]
+                    .iter()
+                    .sum::<f64>()
+                    / frames
+            })
+            .filter(|&energy| energy >= gate)
+            .collect()
+    }
+
+    /// Gated integrated loudness (BS.1770-4 §2.8), LUFS; −∞ with no block above the
+    /// absolute gate.
+    fn integrated_lufs(&self) -> f64 {
+        let blocks = self.blocks(GATING_SUB_BLOCKS, 1);
+        if blocks.is_empty() {
+            return f64::NEG_INFINITY;
+        }
+        let mean = blocks.iter().sum::<f64>() / blocks.len() as f64;
+        let relative_gate = mean * 10f64.powf(INTEGRATED_RELATIVE_GATE_LU / 10.0);
+        let (sum, count) = blocks
+            .iter()
+            .filter(|&&e| e >= relative_gate)
+            .fold((0.0, 0usize), |(s, n), &e| (s + e, n + 1));
+        energy_to_lufs(sum / count as f64)
+    }
+
+    /// Loudness range (EBU Tech 3342), LU; 0 with no short-term block above the gates.
+    fn loudness_range_lu(&self) -> f64 {
+        let mut blocks = self.blocks(RANGE_SUB_BLOCKS, RANGE_HOP_SUB_BLOCKS);
+        if blocks.is_empty() {
+            return 0.0;
+        }
+        blocks.sort_unstable_by(f64::total_cmp);
+        let mean = blocks.iter().sum::<f64>() / blocks.len() as f64;
+        let relative_gate = mean * 10f64.powf(RANGE_RELATIVE_GATE_LU / 10.0);
+        let gated = &blocks[blocks.partition_point(|&e| e < relative_gate)..];
+        let Some(last) = gated.len().checked_sub(1) else {
+            return 0.0;
+        };
+        // libebur128's nearest-rank indices.
+        let at = |percentile: f64| gated[(last as f64 * percentile + 0.5) as usize];
+        energy_to_lufs(at(RANGE_HIGH_PERCENTILE)) - energy_to_lufs(at(RANGE_LOW_PERCENTILE))
+    }
+}
+
+/// `Σ energy[c] · weight[c]`.
+fn weighted_sum(energies: &[f64], weights: &[f64]) -> f64 {
+    energies.iter().zip(weights).map(|(e, w)| e * w).sum()
 }
 
 impl LoudnessMeter {
     /// The figures for everything added so far.
     pub fn finish(&self) -> LoudnessReport {
-        let integrated_lufs = self
-            .meter
-            .loudness_global()
-            .ok()
-            .and_then(finite_or_none)
-            .filter(|&l| l >= ABSOLUTE_GATE_LUFS);
-        let (Some(peak_meter), Some(windows)) = (&self.peak_meter, &self.windows) else {
+        let energies = &self.energies;
+        let integrated_lufs =
+            finite_or_none(energies.integrated_lufs()).filter(|&l| l >= ABSOLUTE_GATE_LUFS);
+        let Some(true_peak) = &self.true_peak else {
             return LoudnessReport {
                 integrated_lufs,
                 ..LoudnessReport::default()
             };
         };
-        let true_peak = (0..self.channel_count as u32)
-            .filter_map(|ch| peak_meter.true_peak(ch).ok())
-            .fold(0.0f64, f64::max);
-        let max_short_term_lufs = windows.window_loudness(windows.max_short_term_energy);
+        let max_short_term_lufs = energies.window_loudness(energies.max_short_term_energy);
         LoudnessReport {
             integrated_lufs,
             // LRA needs at least one 3 s window above the gates.
-            loudness_range_lu: self
-                .meter
-                .loudness_range()
-                .ok()
+            loudness_range_lu: Some(energies.loudness_range_lu())
                 .filter(|_| integrated_lufs.is_some() && max_short_term_lufs.is_some())
                 .and_then(finite_or_none),
-            max_momentary_lufs: windows.window_loudness(windows.max_momentary_energy),
+            max_momentary_lufs: energies.window_loudness(energies.max_momentary_energy),
             max_short_term_lufs,
-            true_peak_dbtp: finite_or_none(gain_to_db(true_peak)),
+            true_peak_dbtp: finite_or_none(gain_to_db(true_peak.peak())),
         }
     }
 }
@@ -356,6 +420,7 @@ pub fn measure_loudness(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ebur128::{EbuR128, Mode};
 
     #[test]
     fn k_weighting_reproduces_the_bs1770_48k_coefficients() {
@@ -382,6 +447,65 @@ mod tests {
         ];
         for (g, e) in got_hp.iter().zip(expected_hp) {
             assert!((g - e).abs() < 1e-8, "{got_hp:?}");
+        }
+    }
+
+    /// A programme with loud and quiet passages, different in every channel.
+    fn varied_programme(channel_count: usize, rate: u32, seconds: usize) -> Vec<Vec<f32>> {
+        let mut noise = mixdown_dsp::dither::NoiseSource::new(11);
+        (0..channel_count)
+            .map(|c| {
+                (0..rate as usize * seconds)
+                    .map(|n| {
+                        let t = n as f64 / f64::from(rate);
+                        let level = [0.5, 0.05, 0.2, 0.001, 0.8][(t / 1.7) as usize % 5];
+                        let tone = (2.0 * PI * (220.0 + 110.0 * c as f64) * t).sin();
+                        (level * (0.6 * tone + 0.8 * noise.next_uniform())) as f32
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn agrees_with_ebur128_on_integrated_loudness_range_and_true_peak() {
+        // The `ebur128` crate, libebur128's port, as the independent reference.
+        for (channel_count, rate) in [(1, 44_100), (2, 44_100), (2, 48_000), (6, 48_000)] {
+            let programme = varied_programme(channel_count, rate, 40);
+            let slices: Vec<&[f32]> = programme.iter().map(Vec::as_slice).collect();
+            let mut reference = EbuR128::new(
+                channel_count as u32,
+                rate,
+                Mode::I | Mode::LRA | Mode::TRUE_PEAK,
+            )
+            .unwrap();
+            if channel_count == 6 {
+                use ebur128::Channel::*;
+                reference
+                    .set_channel_map(&[Left, Right, Center, Unused, LeftSurround, RightSurround])
+                    .unwrap();
+            }
+            reference.add_frames_planar_f32(&slices).unwrap();
+            let report = measure_loudness(&slices, rate).unwrap();
+            let what = format!("{channel_count} ch at {rate} Hz");
+            let integrated = reference.loudness_global().unwrap();
+            assert!(
+                (report.integrated_lufs.unwrap() - integrated).abs() < 1e-6,
+                "{what}: {report:?} vs {integrated}"
+            );
+            let range = reference.loudness_range().unwrap();
+            assert!(
+                range > 5.0,
+                "{what}: the programme should have a wide range"
+            );
+            assert!(
+                (report.loudness_range_lu.unwrap() - range).abs() < 1e-6,
+                "{what}: {report:?} vs {range}"
+            );
+            let true_peak = (0..channel_count as u32)
+                .map(|c| reference.true_peak(c).unwrap())
+                .fold(0.0, f64::max);
+            assert_eq!(report.true_peak_dbtp, Some(gain_to_db(true_peak)), "{what}");
         }
     }
 

@@ -55,7 +55,8 @@ pub struct Analyzer {
     frames: u64,
     loudness: LoudnessMeter,
     levels: LevelStats,
-    spectrum: SpectrumAnalyzer,
+    /// `None` when the spectrum is not wanted (see [`Analyzer::without_spectrum`]).
+    spectrum: Option<SpectrumAnalyzer>,
     average: Vec<f32>,
 }
 
@@ -67,15 +68,28 @@ impl Analyzer {
             frames: 0,
             loudness: LoudnessMeter::new(channel_count, sample_rate_hz)?,
             levels: LevelStats::new(channel_count),
-            spectrum: SpectrumAnalyzer::new(sample_rate_hz),
+            spectrum: Some(SpectrumAnalyzer::new(sample_rate_hz)),
             average: Vec::new(),
         })
+    }
+
+    /// An analyzer of everything but the spectrum (whose field in [`Metrics`] is then
+    /// empty): for checks of a written file that need its loudness and levels only.
+    pub fn without_spectrum(
+        channel_count: usize,
+        sample_rate_hz: u32,
+    ) -> Result<Self, AnalysisError> {
+        let mut analyzer = Self::new(channel_count, sample_rate_hz)?;
+        analyzer.spectrum = None;
+        Ok(analyzer)
     }
 
     /// Also keeps the per-frame levels of the mid signal in the bands between
     /// `edges_hz` (see [`SpectrumAnalyzer::track_bands`]).
     pub fn track_bands(&mut self, edges_hz: &[f64]) {
-        self.spectrum.track_bands(edges_hz);
+        if let Some(spectrum) = self.spectrum.as_mut() {
+            spectrum.track_bands(edges_hz);
+        }
     }
 
     /// Adds one planar block (`block[channel][frame]`). The loudness meter and the
@@ -91,8 +105,10 @@ impl Analyzer {
             || loudness.add(block),
             || {
                 levels.add(block);
-                channel_average(block, average);
-                spectrum.push(average);
+                if let Some(spectrum) = spectrum.as_mut() {
+                    channel_average(block, average);
+                    spectrum.push(average);
+                }
             },
         );
         measured?;
@@ -113,7 +129,10 @@ impl Analyzer {
             .true_peak_dbtp
             .zip(loudness.integrated_lufs)
             .map(|(peak, lufs)| peak - lufs);
-        let (spectrum, band_levels_db) = self.spectrum.finish_with_band_levels();
+        let (spectrum, band_levels_db) = self
+            .spectrum
+            .map(SpectrumAnalyzer::finish_with_band_levels)
+            .unwrap_or_default();
         let metrics = Metrics {
             sample_rate_hz: self.sample_rate_hz,
             channels: levels.channel_count(),

@@ -1,5 +1,6 @@
-//! Mastering end to end, judged on the written files by an independent meter
-//! (`mixdown-analysis` over `ebur128`, not the engine's own bookkeeping).
+//! Mastering end to end, judged on the written files by an independent meter: the
+//! `ebur128` crate (libebur128's port) for integrated loudness and true peak, not the
+//! engine's own bookkeeping nor `mixdown-analysis`.
 
 use mixdown_analysis::spectrum::third_octave_centers_hz;
 use mixdown_analysis::{analyze, Metrics};
@@ -57,8 +58,27 @@ fn run(job: &MasterJob) -> Result<MasterReport, MasterError> {
     master_file(job, &mut |_| {})
 }
 
+/// The analysis of a written file, its integrated loudness and true peak read by the
+/// `ebur128` crate.
 fn measure(path: &Path) -> Metrics {
-    analyze(&decode_file(path).unwrap().audio).unwrap()
+    let audio = decode_file(path).unwrap().audio;
+    let mut metrics = analyze(&audio).unwrap();
+    let channels = audio.channel_count() as u32;
+    let mut meter = ebur128::EbuR128::new(
+        channels,
+        audio.sample_rate_hz,
+        ebur128::Mode::I | ebur128::Mode::TRUE_PEAK,
+    )
+    .unwrap();
+    meter
+        .add_frames_planar_f32(&audio.channel_slices())
+        .unwrap();
+    metrics.integrated_lufs = Some(meter.loudness_global().unwrap());
+    let peak = (0..channels)
+        .map(|c| meter.true_peak(c).unwrap())
+        .fold(0.0, f64::max);
+    metrics.true_peak_dbtp = Some(20.0 * peak.log10());
+    metrics
 }
 
 /// Every preset on one corpus mix: the written file is on target within ±0.1 LU and

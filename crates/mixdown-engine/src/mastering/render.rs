@@ -4,13 +4,13 @@
 use super::planner::{plan, reference_target, Decision, MasteringPlan, MasteringRequest};
 use super::profile::{ProfileBuilder, ProgrammeProfile};
 use super::report::{EqCurvePoint, LimiterReport, MasterReport};
-use super::store::{in_blocks, ProcessedAudio};
+use super::store::{in_blocks, ProcessedAudio, MEMORY_LIMIT_SAMPLES};
 use super::MasterError;
 use crate::chain::{eq_response_db, Chain};
 use crate::pipeline::{pipelined, Send};
 use crate::report::AnalysisRecord;
 use mixdown_analysis::spectrum::third_octave_centers_hz;
-use mixdown_analysis::{Analyzer, IntegratedLoudness};
+use mixdown_analysis::{Analyzer, GatedLoudness, IntegratedLoudness};
 use mixdown_dsp::limiter::{LimiterSettings, TruePeakLimiter};
 use mixdown_dsp::units::db_to_gain;
 use mixdown_dsp::{AudioBuffer, Processor};
@@ -96,6 +96,9 @@ fn pipeline_stopped() -> MasterError {
     MasterError::Invalid("processing stopped".into())
 }
 
+/// Planar audio, `[channel][frame]`.
+type Planar = Vec<Vec<f32>>;
+
 /// Something that takes planar blocks and may fail.
 type BlockSink<'a> = dyn FnMut(&[&[f32]]) -> Result<(), MasterError> + 'a;
 
@@ -175,8 +178,9 @@ pub fn master_file(
     });
     let reader = AudioReader::open(&job.input)?;
     let (input_rate, channel_count) = (reader.sample_rate_hz(), reader.channel_count());
+    let declared_frames = reader.declared_frames();
     drop(reader);
-    let source = match job.output_rate_hz.filter(|&r| r != input_rate) {
+    let mut source = match job.output_rate_hz.filter(|&r| r != input_rate) {
         Some(rate) => Source::Memory(mixdown_io::resample(
             &mixdown_io::decode_file(&job.input)?.audio,
             rate,
@@ -184,11 +188,46 @@ pub fn master_file(
         None => Source::File(job.input.clone()),
     };
     let sample_rate_hz = job.output_rate_hz.unwrap_or(input_rate);
-    // The input and the references are profiled side by side.
-    let profile_input = || -> Result<ProgrammeProfile, MasterError> {
+    // A song decoded here stays in memory for the processing pass (one decode
+    // instead of two); a long programme is decoded again instead.
+    let keep_frames = declared_frames
+        .and_then(|f| usize::try_from(f).ok())
+        .filter(|&f| {
+            matches!(source, Source::File(_))
+                && f.saturating_mul(channel_count) <= MEMORY_LIMIT_SAMPLES
+        });
+    // The input and the references are profiled side by side; the input is decoded
+    // on a worker thread while the analysis runs here.
+    let profile_input = || -> Result<(ProgrammeProfile, Option<Planar>), MasterError> {
         let mut builder = ProfileBuilder::new(channel_count, sample_rate_hz)?;
-        source.for_each_block(METER_BLOCK_FRAMES, |block| Ok(builder.add(block)?))?;
-        Ok(builder.finish())
+        let mut kept = keep_frames.map(|f| vec![Vec::with_capacity(f); channel_count]);
+        let mut rechunker = Rechunker::new(channel_count);
+        let mut analyse = |block: &[&[f32]]| -> Result<(), MasterError> { Ok(builder.add(block)?) };
+        pipelined(
+            |send: &mut Send<'_, MasterError>| {
+                source.for_each_block(METER_BLOCK_FRAMES, |block| {
+                    send(block.iter().map(|c| c.to_vec()).collect())
+                })
+            },
+            |block| {
+                if let Some(channels) = kept.as_mut() {
+                    for (kept, channel) in channels.iter_mut().zip(&block) {
+                        kept.extend_from_slice(channel);
+                    }
+                    // A header that understated the length: decode again instead.
+                    if channels[0].len().saturating_mul(channel_count) > MEMORY_LIMIT_SAMPLES {
+                        kept = None;
+                    }
+                }
+                rechunker.push(
+                    &block.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                    &mut analyse,
+                )
+            },
+            pipeline_stopped,
+        )?;
+        rechunker.flush(&mut analyse)?;
+        Ok((builder.finish(), kept))
     };
     let profile_references = || -> Result<Vec<ProgrammeProfile>, MasterError> {
         job.references
@@ -212,7 +251,10 @@ pub fn master_file(
             .collect()
     };
     let (input_profile, references) = rayon::join(profile_input, profile_references);
-    let (input_profile, references) = (input_profile?, references?);
+    let ((input_profile, kept), references) = (input_profile?, references?);
+    if let Some(channels) = kept {
+        source = Source::Memory(AudioBuffer::from_channels(sample_rate_hz, channels));
+    }
     if input_profile.metrics.integrated_lufs.is_none() {
         return Err(MasterError::Silent(job.input.clone()));
     }
@@ -276,6 +318,7 @@ pub fn master_file(
     )?;
     rechunker.flush(&mut |b: &[&[f32]]| Ok(meter.add(b)?))?;
     processed.seal()?;
+    drop(source);
     let processed_lufs = meter
         .loudness_lufs()
         .ok_or_else(|| MasterError::Silent(job.input.clone()))?;
@@ -461,17 +504,33 @@ fn round_hundredth(v: f64) -> f64 {
     (v * 100.0).round() / 100.0 + 0.0
 }
 
-/// Runs gain and limiter over `processed` in blocks, handing each aligned output
-/// block to `each`; returns the limiter's statistics.
+/// The stretch of the programme a limiter run hands on: its input starts `skip`
+/// frames before the first frame handed on (a warm-up), `take` frames are handed on
+/// (`None`: all), and the input ends `flush` frames short of the last output's
+/// lookahead, which silence stands in for.
+#[derive(Debug, Clone, Copy)]
+struct Stretch {
+    skip: usize,
+    take: Option<usize>,
+    flush: usize,
+}
+
+/// Something that feeds planar blocks to a sink, in order.
+type Feed<'a> = dyn FnOnce(&mut BlockSink) -> Result<(), MasterError> + 'a;
+
+/// Runs gain and limiter over the blocks `feed` gives, handing each aligned output
+/// block of `stretch` to `each`; returns the limiter's statistics.
+#[allow(clippy::too_many_arguments)]
 fn run_limited(
-    processed: &mut ProcessedAudio,
+    feed: Box<Feed<'_>>,
+    stretch: Stretch,
+    channel_count: usize,
     sample_rate_hz: u32,
     gain_db: f64,
     settings: LimiterSettings,
     job: &MasterJob,
     mut each: impl FnMut(&[&[f32]]) -> Result<(), MasterError>,
 ) -> Result<mixdown_dsp::limiter::GainReductionStats, MasterError> {
-    let channel_count = processed.channel_count();
     let block_frames = job.block_frames.max(1);
     let gain = db_to_gain(gain_db) as f32;
     let mut limiter = job.request.stages.limiter.then(|| {
@@ -480,8 +539,11 @@ fn run_limited(
         l
     });
     let latency = limiter.as_ref().map_or(0, |l| l.latency_frames());
+    let flush = if limiter.is_some() { stretch.flush } else { 0 };
     let mut buffer: Vec<Vec<f32>> = vec![Vec::with_capacity(block_frames); channel_count];
-    let mut to_skip = latency;
+    // Drop the lookahead delay and the warm-up at the start.
+    let mut to_skip = latency + stretch.skip;
+    let mut to_take = stretch.take.unwrap_or(usize::MAX);
     let mut run = |block: &[&[f32]]| -> Result<(), MasterError> {
         for (out, channel) in buffer.iter_mut().zip(block) {
             out.clear();
@@ -491,22 +553,23 @@ fn run_limited(
             let mut slices: Vec<&mut [f32]> = buffer.iter_mut().map(Vec::as_mut_slice).collect();
             limiter.process(&mut slices);
         }
-        // Drop the lookahead delay at the start.
         let n = buffer.first().map_or(0, Vec::len);
         let skip = to_skip.min(n);
         to_skip -= skip;
-        if skip < n {
-            let out: Vec<&[f32]> = buffer.iter().map(|c| &c[skip..]).collect();
+        let take = to_take.min(n - skip);
+        to_take -= take;
+        if take > 0 {
+            let out: Vec<&[f32]> = buffer.iter().map(|c| &c[skip..skip + take]).collect();
             each(&out)?;
         }
         Ok(())
     };
-    processed.for_each_block(block_frames, &mut run)?;
+    feed(&mut run)?;
     // Silence flushes the lookahead, in blocks no larger than the limiter was prepared for.
     let silence = vec![0.0f32; block_frames];
     let mut flushed = 0;
-    while flushed < latency {
-        let n = (latency - flushed).min(block_frames);
+    while flushed < flush {
+        let n = (flush - flushed).min(block_frames);
         run(&vec![&silence[..n]; channel_count])?;
         flushed += n;
     }
@@ -515,7 +578,51 @@ fn run_limited(
         .unwrap_or_default())
 }
 
-/// Integrated loudness after gain and limiter.
+/// The whole programme through gain and limiter (see [`run_limited`]).
+fn run_limited_whole(
+    processed: &mut ProcessedAudio,
+    sample_rate_hz: u32,
+    gain_db: f64,
+    settings: LimiterSettings,
+    job: &MasterJob,
+    each: impl FnMut(&[&[f32]]) -> Result<(), MasterError>,
+) -> Result<mixdown_dsp::limiter::GainReductionStats, MasterError> {
+    let channel_count = processed.channel_count();
+    let latency = if job.request.stages.limiter {
+        let mut limiter = TruePeakLimiter::new(settings);
+        limiter.prepare(sample_rate_hz, job.block_frames.max(1), channel_count);
+        limiter.latency_frames()
+    } else {
+        0
+    };
+    let block_frames = job.block_frames.max(1);
+    run_limited(
+        Box::new(move |sink: &mut BlockSink| processed.for_each_block(block_frames, sink)),
+        Stretch {
+            skip: 0,
+            take: None,
+            flush: latency,
+        },
+        channel_count,
+        sample_rate_hz,
+        gain_db,
+        settings,
+        job,
+        each,
+    )
+}
+
+/// Programmes at least this long have their loudness after the limiter measured in
+/// two halves, one per core, s.
+const SPLIT_MEASURE_MIN_S: f64 = 20.0;
+/// Programme the second half's limiter runs through before its measured stretch, s:
+/// many times its lookahead and release, so its state has caught up with the
+/// uncut run's.
+const SPLIT_WARM_UP_S: f64 = 1.0;
+
+/// Integrated loudness after gain and limiter. A song held in memory is measured in
+/// two halves side by side (the second half's limiter warmed up on the second
+/// before it). That only informs the gain: the written file is measured whole.
 fn limited_loudness(
     processed: &mut ProcessedAudio,
     sample_rate_hz: u32,
@@ -523,12 +630,70 @@ fn limited_loudness(
     settings: LimiterSettings,
     job: &MasterJob,
 ) -> Result<f64, MasterError> {
-    let mut meter = IntegratedLoudness::new(processed.channel_count(), sample_rate_hz)?;
-    let mut rechunker = Rechunker::new(processed.channel_count());
+    let channel_count = processed.channel_count();
+    let frames = processed.frames();
+    let long_enough = frames as f64 >= SPLIT_MEASURE_MIN_S * f64::from(sample_rate_hz);
+    if let (Some(channels), true, true) = (processed.in_memory(), long_enough, channel_count <= 2) {
+        let mut first = GatedLoudness::new(channel_count, sample_rate_hz);
+        let mut second = GatedLoudness::new(channel_count, sample_rate_hz);
+        // The halves meet on the meter's sub-block grid, so their energies join.
+        let sub_block = first.sub_block_frames();
+        let split = frames / 2 / sub_block * sub_block;
+        let warm_up = ((SPLIT_WARM_UP_S * f64::from(sample_rate_hz)) as usize).min(split);
+        let latency = {
+            let mut limiter = TruePeakLimiter::new(settings);
+            limiter.prepare(sample_rate_hz, job.block_frames.max(1), channel_count);
+            limiter.latency_frames()
+        };
+        let half = |from: usize, start: usize, end: usize, meter: &mut GatedLoudness| {
+            let input_end = (end + latency).min(frames);
+            let block_frames = job.block_frames.max(1);
+            let mut rechunker = Rechunker::new(channel_count);
+            let mut measure = |block: &[&[f32]]| -> Result<(), MasterError> {
+                meter.add(block);
+                Ok(())
+            };
+            run_limited(
+                Box::new(move |sink: &mut BlockSink| {
+                    for block_start in (from..input_end).step_by(block_frames) {
+                        let block_end = (block_start + block_frames).min(input_end);
+                        let block: Vec<&[f32]> = channels
+                            .iter()
+                            .map(|c| &c[block_start..block_end])
+                            .collect();
+                        sink(&block)?;
+                    }
+                    Ok(())
+                }),
+                Stretch {
+                    skip: start - from,
+                    take: Some(end - start),
+                    flush: end + latency - input_end,
+                },
+                channel_count,
+                sample_rate_hz,
+                gain_db,
+                settings,
+                job,
+                |block| rechunker.push(block, &mut measure),
+            )?;
+            rechunker.flush(&mut measure)
+        };
+        let (a, b) = rayon::join(
+            || half(0, 0, split, &mut first),
+            || half(split - warm_up, split, frames, &mut second),
+        );
+        a?;
+        b?;
+        first.append(second);
+        return Ok(first.loudness_lufs().unwrap_or(f64::NEG_INFINITY));
+    }
+    let mut meter = IntegratedLoudness::new(channel_count, sample_rate_hz)?;
+    let mut rechunker = Rechunker::new(channel_count);
     let mut measure = |block: &[&[f32]]| -> Result<(), MasterError> { Ok(meter.add(block)?) };
     pipelined(
         |send: &mut Send<'_, MasterError>| {
-            run_limited(processed, sample_rate_hz, gain_db, settings, job, |block| {
+            run_limited_whole(processed, sample_rate_hz, gain_db, settings, job, |block| {
                 send(block.iter().map(|c| c.to_vec()).collect())
             })
         },
@@ -566,14 +731,15 @@ fn render_output(
     let channel_count = processed.channel_count();
     let total = processed.frames().max(1) as f64;
     let mut writer = AudioWriter::create(&job.output, sample_rate_hz, channel_count, encode)?;
-    let mut analyzer = Analyzer::new(channel_count, sample_rate_hz)?;
+    // The report needs the written file's loudness, peaks and levels, not its spectrum.
+    let mut analyzer = Analyzer::without_spectrum(channel_count, sample_rate_hz)?;
     let mut written = 0usize;
     let mut rechunker = Rechunker::new(channel_count);
     let mut measure = |block: &[&[f32]]| -> Result<(), MasterError> { Ok(analyzer.add(block)?) };
     // The limiter on a worker thread; encoding and metering what is stored here.
     let stats = pipelined(
         |send: &mut Send<'_, MasterError>| {
-            run_limited(processed, sample_rate_hz, gain_db, settings, job, |block| {
+            run_limited_whole(processed, sample_rate_hz, gain_db, settings, job, |block| {
                 send(block.iter().map(|c| c.to_vec()).collect())
             })
         },

@@ -8,7 +8,7 @@ use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 
 /// Programmes up to this many samples (all channels) stay in memory: 32 Mi
 /// samples = 128 MiB of `f32`, about 6 minutes of 44.1 kHz stereo.
-const MEMORY_LIMIT_SAMPLES: usize = 32 << 20;
+pub(super) const MEMORY_LIMIT_SAMPLES: usize = 32 << 20;
 /// Frames per chunk in the spill file (planar within a chunk).
 const SPILL_CHUNK_FRAMES: usize = 65_536;
 
@@ -72,6 +72,14 @@ impl ProcessedAudio {
     /// Channel count.
     pub fn channel_count(&self) -> usize {
         self.channel_count
+    }
+
+    /// The stored channels, when they are held in memory.
+    pub fn in_memory(&self) -> Option<&[Vec<f32>]> {
+        match &self.storage {
+            Storage::Memory(channels) => Some(channels),
+            Storage::Spilled { .. } => None,
+        }
     }
 
     /// Appends a planar block.
