@@ -185,6 +185,45 @@ impl Quantizer {
         code as i32
     }
 
+    /// Quantises the first `frames` frames of `channels` in place, frame by frame
+    /// across channels (the order [`quantize_channel`](Self::quantize_channel) needs),
+    /// leaving each sample at the value of its code ([`code_to_sample`](Self::code_to_sample)).
+    /// The same arithmetic as sample by sample; plain TPDF dither, the common case,
+    /// runs in a loop with the generator's state in a register.
+    pub fn quantize_in_place(&mut self, channels: &mut [Vec<f32>], frames: usize) {
+        let (scale, lsb) = (self.scale, self.lsb);
+        let (min_code, max_code) = (self.min_code, self.max_code);
+        match (&mut self.noise, &self.shaping, channels) {
+            (Some(noise), None, [left, right]) => {
+                #[inline(always)]
+                fn quantize(
+                    x: &mut f32,
+                    noise: &mut NoiseSource,
+                    scale: (f64, f64),
+                    codes: (f64, f64),
+                ) {
+                    let dithered = f64::from(*x) * scale.0 + noise.next_triangular();
+                    *x = (round_half_away(dithered.clamp(codes.0, codes.1)) * scale.1) as f32;
+                }
+                let mut local = noise.clone();
+                let codes = (min_code, max_code);
+                for (l, r) in left[..frames].iter_mut().zip(&mut right[..frames]) {
+                    quantize(l, &mut local, (scale, lsb), codes);
+                    quantize(r, &mut local, (scale, lsb), codes);
+                }
+                *noise = local;
+            }
+            (_, _, channels) => {
+                for frame in 0..frames {
+                    for (channel, samples) in channels.iter_mut().enumerate() {
+                        let code = self.quantize_channel(channel, samples[frame]);
+                        samples[frame] = self.code_to_sample(code);
+                    }
+                }
+            }
+        }
+    }
+
     /// The float value an integer code stands for.
     #[inline]
     pub fn code_to_sample(&self, code: i32) -> f32 {
@@ -219,6 +258,44 @@ pub fn round_half_away(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantizing_in_place_is_quantizing_sample_by_sample() {
+        let mut noise = NoiseSource::new(11);
+        for channel_count in [1usize, 2, 3] {
+            let input: Vec<Vec<f32>> = (0..channel_count)
+                .map(|_| {
+                    (0..5_000)
+                        .map(|_| (noise.next_uniform() * 2.4) as f32)
+                        .collect()
+                })
+                .collect();
+            let quantizers = [
+                Quantizer::with_tpdf_dither(16, 5),
+                Quantizer::with_shaped_dither(16, 5, channel_count, 44_100),
+                Quantizer::without_dither(24),
+            ];
+            for quantizer in quantizers {
+                let (mut block_wise, mut sample_wise) = (quantizer.clone(), quantizer);
+                let mut in_place = input.clone();
+                // Two calls: the generator's state carries over.
+                block_wise.quantize_in_place(&mut in_place, 1_234);
+                let mut rest: Vec<Vec<f32>> =
+                    in_place.iter().map(|c| c[1_234..].to_vec()).collect();
+                block_wise.quantize_in_place(&mut rest, 5_000 - 1_234);
+                for (channel, rest) in in_place.iter_mut().zip(&rest) {
+                    channel[1_234..].copy_from_slice(rest);
+                }
+                for frame in 0..5_000 {
+                    for (channel, samples) in input.iter().enumerate() {
+                        let code = sample_wise.quantize_channel(channel, samples[frame]);
+                        let expected = sample_wise.code_to_sample(code);
+                        assert_eq!(in_place[channel][frame].to_bits(), expected.to_bits());
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn round_half_away_is_f64_round() {

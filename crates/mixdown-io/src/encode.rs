@@ -237,12 +237,7 @@ impl AudioWriter {
         if let Some(quantizer) = self.quantizer.as_mut() {
             // Frame by frame across channels: one dither stream whose order does not
             // depend on where blocks are cut.
-            for frame in 0..frames {
-                for (channel, stored) in self.written.iter_mut().enumerate() {
-                    let code = quantizer.quantize_channel(channel, stored[frame]);
-                    stored[frame] = quantizer.code_to_sample(code);
-                }
-            }
+            quantizer.quantize_in_place(&mut self.written, frames);
         }
         // The stored values are exact codes / LSB, so converting back recovers the code.
         let scale = self.quantizer.as_ref().map_or(1.0, |q| 1.0 / q.lsb());
