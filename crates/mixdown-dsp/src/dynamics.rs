@@ -18,28 +18,19 @@
 //!
 //! ## Implementation
 //!
-//! The **single-band** compressor runs its gain computer and smoother at a control
-//! rate (see [`Compressor`]): per frame only a peak or a sum of squares (vectorised)
-//! and a multiplication by a linear gain ramp. Its output is identical to a plain
-//! per-frame rendition of the same control loop with libm (the tests check it).
+//! Both compressors run the gain computer and the smoother at a control rate (see
+//! [`Compressor`]): per frame only a peak or a sum of squares (vectorised) and a
+//! multiplication by a linear gain ramp; `10·log10` and `10^(x/20)` at each control
+//! update come from `fast_math`, branch-free ports of fdlibm (< 1 ulp, like libm).
+//! The multiband compressor splits chunks of at most `CHUNK_FRAMES` (256) frames into
+//! its bands, two channels per SIMD register ([`StereoBandSplitter`]), runs one such
+//! control loop per band over the band rows, and sums the gained bands.
 //!
-//! The **multiband** compressor runs every stage at every frame, in chunks of at most
-//! `CHUNK_FRAMES` (256) frames, phase by phase over scratch buffers sized in
-//! [`Processor::prepare`], so that each phase is a tight loop the compiler can
-//! vectorise (SSE2, the x86-64 baseline) or the processor can overlap:
-//!
-//! 1. split, two channels per SIMD register ([`StereoBandSplitter`]);
-//! 2. detector (a mean square is a recurrence: one chain per channel and band);
-//! 3. gain computer, vectorised over frames: `10·log10` becomes `ln` from `fast_math`,
-//!    a branch-free port of fdlibm (< 1 ulp, like libm, but no call per frame);
-//! 4. smoother, a recurrence, the bands side by side in the same loop as the next
-//!    chunk's detector, one chunk behind, so that the latency-bound chains overlap;
-//! 5. dB to gain, vectorised (`fast_math` again), then the band sum.
-//!
-//! Every frame goes through exactly the same arithmetic whatever the block and chunk
-//! boundaries, so the output of either does not depend on the block size. The
-//! multiband's differs from a per-frame implementation by rounding only (≤ 3.7e-9 of
-//! full scale in the tests), from the splitter's cheaper but equivalent formulation.
+//! Periods count frames from [`Processor::prepare`], so the output of either does not
+//! depend on the block size. The tests compare both with a plain per-frame rendition
+//! of the same loop with libm: the single-band output is identical, the multiband's
+//! differs by rounding only (≤ 3.7e-9 of full scale), from the splitter's cheaper but
+//! equivalent formulation.
 
 use crate::crossover::StereoBandSplitter;
 use crate::processor::Processor;
@@ -66,10 +57,6 @@ const POWER_FLOOR: f64 = 1e-30;
 /// Frames per internal pass. The multiband's scratch for two chunks (48 KB for four
 /// stereo bands) stays close to L1 cache.
 const CHUNK_FRAMES: usize = 256;
-
-/// Bands the multiband gain computer runs side by side (two SSE2 registers).
-const LANES: usize = 4;
-type Lanes = [f64; LANES];
 
 /// dB of a power ratio per neper: `10·log10(p) = ln(p)·10/ln 10`.
 const POWER_DB_PER_NEPER: f64 = 10.0 / LN_10;
@@ -432,254 +419,6 @@ impl GainEnvelope {
             frames: self.frames,
         }
     }
-
-    /// Gain computer, in place: detector levels (linear peak or mean square) to target
-    /// reductions in dB (≥ 0). No state, so the loop vectorises over frames; a chunk
-    /// entirely below the knee skips it.
-    fn levels_to_targets(&self, levels: &mut [f64]) {
-        let (knee_start, db_per_neper) = match self.settings.detector {
-            Detector::Peak => (self.knee_start_peak, AMPLITUDE_DB_PER_NEPER),
-            Detector::Rms => (self.knee_start_power, POWER_DB_PER_NEPER),
-        };
-        if levels.iter().all(|&level| level <= knee_start) {
-            levels.fill(0.0);
-            return;
-        }
-        let curve = self.curve;
-        for value in levels.iter_mut() {
-            let level = *value;
-            let target_db = -curve.gain_db(fast_math::ln(level) * db_per_neper);
-            *value = if level <= knee_start { 0.0 } else { target_db };
-        }
-    }
-
-    /// Smoothed reductions in dB to linear gains with make-up, in place: vectorised,
-    /// and a chunk without reduction is just the make-up gain. `e^0` is exactly 1, so
-    /// no reduction gives exactly the make-up gain either way.
-    fn reductions_to_gains(&self, reductions: &mut [f64]) {
-        let makeup_gain = self.makeup_gain;
-        if reductions.iter().all(|&r| r == 0.0) {
-            reductions.fill(makeup_gain);
-            return;
-        }
-        for value in reductions.iter_mut() {
-            // 10^(−r/20) = e^(−r·ln 10/20).
-            *value = makeup_gain * fast_math::exp_non_positive(*value * -NEPERS_PER_AMPLITUDE_DB);
-        }
-    }
-
-    /// Advances one frame with the detector fed by `key` (one sample per key channel)
-    /// and returns the linear gain to apply, make-up included: the straightforward
-    /// per-frame formulation with libm, kept as the reference for the block kernels.
-    #[cfg(test)]
-    fn next_gain(&mut self, key: impl Iterator<Item = f64>) -> f64 {
-        use crate::units::{gain_to_db, power_to_db};
-        let target_db = match self.settings.detector {
-            Detector::Peak => {
-                let peak = key.fold(0.0, |m: f64, x| m.max(x.abs()));
-                if peak <= self.knee_start_peak {
-                    0.0
-                } else {
-                    -static_gain_db(&self.settings, gain_to_db(peak))
-                }
-            }
-            Detector::Rms => {
-                let coeff = self.rms_coeff;
-                let last = self.mean_squares.len() - 1;
-                let mut seen = 0;
-                let mut tail_square: f64 = 0.0;
-                for (channel, x) in key.enumerate() {
-                    if channel < last {
-                        self.mean_squares[channel] =
-                            integrate(self.mean_squares[channel], coeff, x * x);
-                    } else {
-                        tail_square = tail_square.max(x * x);
-                    }
-                    seen = channel + 1;
-                }
-                for state in &mut self.mean_squares[seen.min(last)..last] {
-                    *state = integrate(*state, coeff, 0.0);
-                }
-                self.mean_squares[last] = integrate(self.mean_squares[last], coeff, tail_square);
-                let power = self.mean_squares.iter().fold(0.0, |m: f64, &p| m.max(p));
-                if power <= self.knee_start_power {
-                    0.0
-                } else {
-                    -static_gain_db(&self.settings, power_to_db(power))
-                }
-            }
-        };
-        let coeff = if target_db > self.reduction_db {
-            self.attack_coeff
-        } else {
-            self.release_coeff
-        };
-        self.reduction_db = coeff * self.reduction_db + (1.0 - coeff) * target_db;
-        if self.reduction_db < REDUCTION_FLOOR_DB {
-            self.reduction_db = 0.0;
-        }
-        self.frames += 1;
-        self.reduction_sum_db += self.reduction_db;
-        self.reduction_max_db = self.reduction_max_db.max(self.reduction_db);
-        if self.reduction_db == 0.0 {
-            self.makeup_gain
-        } else {
-            db_to_gain(self.settings.makeup_db - self.reduction_db)
-        }
-    }
-}
-
-/// The band samples of one chunk as seen by one SIMD group of the multiband detector.
-struct Detection<'a> {
-    /// `[channel][padded band][frame]`, rows of `stride`.
-    samples: &'a [f64],
-    channels: usize,
-    /// First band of the group.
-    offset: usize,
-    padded: usize,
-    stride: usize,
-    rms_coeff: f64,
-}
-
-impl Detection<'_> {
-    /// The detector levels of frame `n` in every lane (mean square for RMS lanes, peak
-    /// otherwise), updating the `[integrator][lane]` mean squares; integrators without
-    /// a channel hear silence. `PEAK`: some lane uses the peak detector.
-    #[inline(always)]
-    fn frame<const PEAK: bool>(
-        &self,
-        mean_squares: &mut [Lanes],
-        n: usize,
-        rms: [bool; LANES],
-    ) -> Lanes {
-        let coeff = self.rms_coeff;
-        let mut peak: Lanes = [0.0; LANES];
-        let mut power: Lanes = [0.0; LANES];
-        for (c, states) in mean_squares.iter_mut().enumerate() {
-            let mut x: Lanes = [0.0; LANES];
-            if c < self.channels {
-                let first_row = (c * self.padded + self.offset) * self.stride;
-                for (lane, x) in x.iter_mut().enumerate() {
-                    *x = self.samples[first_row + lane * self.stride + n];
-                }
-            }
-            for lane in 0..LANES {
-                states[lane] = integrate(states[lane], coeff, x[lane] * x[lane]);
-                power[lane] = max_into(power[lane], states[lane]);
-                if PEAK {
-                    peak[lane] = max_into(peak[lane], x[lane].abs());
-                }
-            }
-        }
-        let mut levels = power;
-        if PEAK {
-            for lane in 0..LANES {
-                if !rms[lane] {
-                    levels[lane] = peak[lane];
-                }
-            }
-        }
-        levels
-    }
-}
-
-/// The smoothers of a group of `LANES` bands with their statistics, in locals.
-#[derive(Debug, Clone, Copy)]
-struct LaneSmoother {
-    attack: Lanes,
-    release: Lanes,
-    reduction_db: Lanes,
-    sum_db: Lanes,
-    max_db: Lanes,
-}
-
-impl LaneSmoother {
-    fn load(bands: &[GainEnvelope]) -> Self {
-        let mut smoother = Self {
-            attack: [0.0; LANES],
-            release: [0.0; LANES],
-            reduction_db: [0.0; LANES],
-            sum_db: [0.0; LANES],
-            max_db: [0.0; LANES],
-        };
-        for (lane, band) in bands.iter().enumerate() {
-            smoother.attack[lane] = band.attack_coeff;
-            smoother.release[lane] = band.release_coeff;
-            smoother.reduction_db[lane] = band.reduction_db;
-            smoother.sum_db[lane] = band.reduction_sum_db;
-            smoother.max_db[lane] = band.reduction_max_db;
-        }
-        smoother
-    }
-
-    fn store(&self, bands: &mut [GainEnvelope], frames: usize) {
-        for (lane, band) in bands.iter_mut().enumerate() {
-            band.reduction_db = self.reduction_db[lane];
-            band.reduction_sum_db = self.sum_db[lane];
-            band.reduction_max_db = self.max_db[lane];
-            band.frames += frames as u64;
-        }
-    }
-
-    /// One frame of every lane: target reductions in, smoothed reductions out.
-    #[inline(always)]
-    fn step(&mut self, targets_db: Lanes) -> Lanes {
-        for (lane, &target_db) in targets_db.iter().enumerate() {
-            self.reduction_db[lane] = smooth(
-                self.reduction_db[lane],
-                target_db,
-                self.attack[lane],
-                self.release[lane],
-            );
-            self.sum_db[lane] += self.reduction_db[lane];
-            self.max_db[lane] = max_into(self.max_db[lane], self.reduction_db[lane]);
-        }
-        self.reduction_db
-    }
-}
-
-/// The first `frames` of the `LANES` rows of `group` in `rows` (rows of `stride`).
-fn group_rows(rows: &mut [f64], group: usize, stride: usize, frames: usize) -> [&mut [f64]; LANES] {
-    let mut rows =
-        rows[group * LANES * stride..(group + 1) * LANES * stride].chunks_exact_mut(stride);
-    std::array::from_fn(|_| &mut rows.next().expect("LANES rows")[..frames])
-}
-
-/// Smooths the first `frames` of `rows` (targets in, reductions out) while writing
-/// the detector levels of the first `next_frames` to `next_rows`, frame by frame in
-/// one loop so that the two dependency chains overlap.
-#[inline(always)]
-fn smooth_and_detect_group<const PEAK: bool>(
-    smoother: &mut LaneSmoother,
-    rows: &mut [&mut [f64]; LANES],
-    detection: &Detection,
-    mean_squares: &mut [Lanes],
-    rms: [bool; LANES],
-    next_rows: &mut [&mut [f64]; LANES],
-) {
-    let frames = rows[0].len();
-    let next_frames = next_rows[0].len();
-    let both = frames.min(next_frames);
-    for n in 0..both {
-        let reductions = smoother.step(std::array::from_fn(|lane| rows[lane][n]));
-        let levels = detection.frame::<PEAK>(mean_squares, n, rms);
-        for lane in 0..LANES {
-            rows[lane][n] = reductions[lane];
-            next_rows[lane][n] = levels[lane];
-        }
-    }
-    for n in both..frames {
-        let reductions = smoother.step(std::array::from_fn(|lane| rows[lane][n]));
-        for (row, reduction) in rows.iter_mut().zip(reductions) {
-            row[n] = reduction;
-        }
-    }
-    for n in both..next_frames {
-        let levels = detection.frame::<PEAK>(mean_squares, n, rms);
-        for (row, level) in next_rows.iter_mut().zip(levels) {
-            row[n] = level;
-        }
-    }
 }
 
 /// Frames common to every channel of a block.
@@ -716,39 +455,34 @@ fn control_period_frames(settings: &CompressorSettings, sample_rate_hz: f64) -> 
     (frames as usize).clamp(1, MAX_CONTROL_FRAMES)
 }
 
-/// The larger of `peak` and the largest `|x|` of `samples`, in eight independent lanes so
-/// that the loop vectorises (a max is exact, so the lane order does not matter).
-fn max_abs(samples: &[f32], peak: f64) -> f64 {
-    let mut lanes = [0.0f32; 8];
-    let mut chunks = samples.chunks_exact(8);
+/// The larger of `peak` and the largest `|x|` of `samples`, in four independent
+/// lanes so that the loop vectorises (a max is exact, so the lane order does not matter).
+fn max_abs<T: Copy + Into<f64>>(samples: &[T], peak: f64) -> f64 {
+    let mut lanes = [0.0f64; 4];
+    let mut chunks = samples.chunks_exact(4);
     for chunk in &mut chunks {
         for (lane, &x) in lanes.iter_mut().zip(chunk) {
-            *lane = lane.max(x.abs());
+            *lane = max_into(*lane, x.into().abs());
         }
     }
     let tail = chunks
         .remainder()
         .iter()
-        .fold(0.0f32, |m, &x| m.max(x.abs()));
-    let peak_f32 = lanes.iter().fold(tail, |m, &x| m.max(x));
-    max_into(peak, f64::from(peak_f32))
+        .fold(peak, |m, &x| max_into(m, x.into().abs()));
+    lanes.iter().fold(tail, |m, &x| max_into(m, x))
 }
 
 /// `Σ x²` over `samples` in `f64`, in four lanes (a fixed order: deterministic).
-fn sum_of_squares(samples: &[f32]) -> f64 {
+fn sum_of_squares<T: Copy + Into<f64>>(samples: &[T]) -> f64 {
     let mut lanes = [0.0f64; 4];
     let mut chunks = samples.chunks_exact(4);
     for chunk in &mut chunks {
         for (lane, &x) in lanes.iter_mut().zip(chunk) {
-            let x = f64::from(x);
+            let x: f64 = x.into();
             *lane += x * x;
         }
     }
-    let tail: f64 = chunks
-        .remainder()
-        .iter()
-        .map(|&x| f64::from(x).powi(2))
-        .sum();
+    let tail: f64 = chunks.remainder().iter().map(|&x| x.into().powi(2)).sum();
     (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
 }
 
@@ -823,39 +557,60 @@ impl ControlLoop {
     /// Adds frames `start..start + frames` of `key` to the period's detector readings.
     /// Key channels beyond the integrators share the last one (loudest sample wins);
     /// frames missing from a short key channel count as silence.
-    fn detect<K: AsRef<[f32]>>(
+    fn detect<'k, T: Copy + Into<f64> + 'k>(
         &mut self,
         detector: Detector,
-        key: &[K],
+        channel_count: usize,
+        channel: impl Fn(usize) -> &'k [T],
         start: usize,
         frames: usize,
     ) {
-        let samples = |i: usize| -> &[f32] {
-            let channel = key[i].as_ref();
+        let samples = |i: usize| -> &[T] {
+            let channel = channel(i);
             &channel[start.min(channel.len())..(start + frames).min(channel.len())]
         };
         match detector {
             Detector::Peak => {
-                for i in 0..key.len() {
+                for i in 0..channel_count {
                     self.peak = max_abs(samples(i), self.peak);
                 }
             }
             Detector::Rms => {
                 let last = self.square_sums.len() - 1;
-                for i in 0..key.len().min(last) {
+                for i in 0..channel_count.min(last) {
                     self.square_sums[i] += sum_of_squares(samples(i));
                 }
-                if key.len() == last + 1 {
+                if channel_count == last + 1 {
                     self.square_sums[last] += sum_of_squares(samples(last));
-                } else if key.len() > last {
+                } else if channel_count > last {
                     for n in 0..frames {
-                        let loudest = (last..key.len())
+                        let loudest = (last..channel_count)
                             .filter_map(|i| samples(i).get(n))
-                            .fold(0.0f64, |m, &x| max_into(m, f64::from(x).powi(2)));
+                            .fold(0.0f64, |m, &x| max_into(m, x.into().powi(2)));
                         self.square_sums[last] += loudest;
                     }
                 }
             }
+        }
+    }
+
+    /// The gains of the current ramp for the next `gains.len()` frames of the period.
+    fn fill_ramp(&self, gains: &mut [f64]) {
+        if self.gain_step == 0.0 {
+            gains.fill(self.gain_to);
+        } else {
+            let steps = &RAMP_STEPS[self.phase + 1..self.phase + 1 + gains.len()];
+            for (gain, &k) in gains.iter_mut().zip(steps) {
+                *gain = self.gain_from + k * self.gain_step;
+            }
+        }
+    }
+
+    /// Counts `frames` processed frames of the period, updating at its end.
+    fn advance(&mut self, envelope: &mut GainEnvelope, frames: usize) {
+        self.phase += frames;
+        if self.phase == self.period_frames {
+            self.update(envelope);
         }
     }
 
@@ -1020,14 +775,17 @@ impl Compressor {
         while start < frames {
             let len = (self.control.period_frames - self.control.phase).min(frames - start);
             match key {
-                Some(key) => self.control.detect(detector, key, start, len),
-                None => self.control.detect(detector, block, start, len),
+                Some(key) => self
+                    .control
+                    .detect(detector, key.len(), |i| key[i], start, len),
+                None => {
+                    let programme: &[&mut [f32]] = block;
+                    self.control
+                        .detect(detector, programme.len(), |i| &*programme[i], start, len);
+                }
             }
             self.control.apply(block, start, len);
-            self.control.phase += len;
-            if self.control.phase == self.control.period_frames {
-                self.control.update(&mut self.envelope);
-            }
+            self.control.advance(&mut self.envelope, len);
             start += len;
         }
         self.envelope.frames += frames as u64;
@@ -1054,30 +812,25 @@ impl Processor for Compressor {
 
 /// A multiband compressor: each channel is split into the LR4 bands of a
 /// [`BandSplitter`] (they sum to an all-pass; computed two channels at a time by a
-/// [`StereoBandSplitter`]), each band has its own stereo-linked compressor, and the
-/// bands are summed. With every ratio at 1 the output is the all-pass of the input:
-/// flat magnitude, with the phase shift of the crossovers (no added latency).
+/// [`StereoBandSplitter`]), each band has its own stereo-linked compressor (the same
+/// control loop as [`Compressor`]), and the bands are summed. With every ratio at 1
+/// the output is the all-pass of the input: flat magnitude, with the phase shift of
+/// the crossovers (no added latency).
 ///
 /// [`BandSplitter`]: crate::crossover::BandSplitter
 #[derive(Debug, Clone)]
 pub struct MultibandCompressor {
     crossovers_hz: Vec<f64>,
     bands: Vec<GainEnvelope>,
+    controls: Vec<ControlLoop>,
     /// Prepared channel count.
     channel_count: usize,
     /// One splitter per pair of prepared channels (an odd last channel pairs with silence).
     splitters: Vec<StereoBandSplitter>,
-    /// Band samples of two chunks (the one being smoothed and summed, and the next
-    /// one, being detected): each `[channel][band][frame]` in rows of `chunk_frames`,
-    /// bands padded to `LANES` with silent ones so that every SIMD group reads whole
-    /// lanes.
+    /// Band samples of one chunk, `[channel][band][frame]` in rows of `chunk_frames`.
     band_samples: Vec<f64>,
-    /// For the same two chunks, one row of `chunk_frames` per padded band, holding
-    /// detector levels, then target reductions, then smoothed reductions, then gains.
+    /// Gains of one chunk, one row of `chunk_frames` per band.
     band_gains: Vec<f64>,
-    /// The mean-square integrators of the bands (they live here, not in the
-    /// `GainEnvelope`s), `[group of LANES bands][integrator][lane]`.
-    mean_squares: Vec<Lanes>,
     chunk_frames: usize,
     sample_rate_hz: f64,
 }
@@ -1107,21 +860,16 @@ impl MultibandCompressor {
                 .into_iter()
                 .map(|settings| GainEnvelope::new(settings, sample_rate_hz, 2))
                 .collect(),
+            controls: Vec::new(),
             channel_count: 0,
             splitters: Vec::new(),
             band_samples: Vec::new(),
             band_gains: Vec::new(),
-            mean_squares: Vec::new(),
             chunk_frames: 0,
             sample_rate_hz,
         };
         compressor.allocate(sample_rate_hz, CHUNK_FRAMES, 2);
         compressor
-    }
-
-    /// Band count rounded up to whole SIMD groups.
-    fn padded_band_count(&self) -> usize {
-        self.bands.len().div_ceil(LANES) * LANES
     }
 
     fn allocate(&mut self, sample_rate_hz: f64, max_block_frames: usize, channel_count: usize) {
@@ -1130,13 +878,17 @@ impl MultibandCompressor {
         let splitter = StereoBandSplitter::new(&self.crossovers_hz, sample_rate_hz);
         self.splitters = vec![splitter; channel_count.div_ceil(2)];
         self.chunk_frames = max_block_frames.clamp(1, CHUNK_FRAMES);
-        let padded = self.padded_band_count();
-        self.band_samples = vec![0.0; 2 * self.chunk_frames * channel_count * padded];
-        self.band_gains = vec![1.0; 2 * self.chunk_frames * padded];
+        let band_count = self.bands.len();
+        self.band_samples = vec![0.0; self.chunk_frames * channel_count * band_count];
+        self.band_gains = vec![1.0; self.chunk_frames * band_count];
         for band in &mut self.bands {
             *band = GainEnvelope::new(band.settings, sample_rate_hz, channel_count);
         }
-        self.mean_squares = vec![[0.0; LANES]; padded / LANES * channel_count.max(1)];
+        self.controls = self
+            .bands
+            .iter()
+            .map(|band| ControlLoop::new(band, sample_rate_hz))
+            .collect();
     }
 
     /// Number of bands.
@@ -1157,12 +909,14 @@ impl MultibandCompressor {
         &self.bands[band].settings
     }
 
-    /// Changes the settings of `band` without resetting its envelope (no allocation).
+    /// Changes the settings of `band` without resetting its envelope (no allocation);
+    /// they take effect from the band's next control period.
     ///
     /// # Panics
     /// If `band >= band_count()` or the settings are out of range.
     pub fn set_band_settings(&mut self, band: usize, settings: CompressorSettings) {
         self.bands[band].set_settings(settings, self.sample_rate_hz);
+        self.controls[band].set_settings(&settings, self.sample_rate_hz);
     }
 
     /// Current gain reduction of `band`, dB (≥ 0; make-up not included).
@@ -1186,13 +940,11 @@ impl MultibandCompressor {
         self.bands.iter_mut().for_each(GainEnvelope::reset_stats);
     }
 
-    /// Splits frames `start..start + frames` of every channel into chunk buffer `half`.
-    fn split_chunk(&mut self, half: usize, block: &[&mut [f32]], start: usize, frames: usize) {
+    /// Splits frames `start..start + frames` of every channel into the band rows.
+    fn split_chunk(&mut self, block: &[&mut [f32]], start: usize, frames: usize) {
         let channels = block.len();
-        let padded = self.padded_band_count();
+        let band_count = self.bands.len();
         let stride = self.chunk_frames;
-        let size = self.band_samples.len() / 2;
-        let samples = &mut self.band_samples[half * size..(half + 1) * size];
         for (pair, splitter) in self.splitters.iter_mut().enumerate() {
             let first = 2 * pair;
             if first >= channels {
@@ -1201,8 +953,8 @@ impl MultibandCompressor {
             let left = &block[first][start..start + frames];
             let right = block.get(first + 1).map(|c| &c[start..start + frames]);
             // Rows of this pair: `[lane][band][frame]`.
-            let rows = &mut samples[first * padded * stride..];
-            let (left_rows, right_rows) = rows.split_at_mut(padded * stride);
+            let rows = &mut self.band_samples[first * band_count * stride..];
+            let (left_rows, right_rows) = rows.split_at_mut(band_count * stride);
             let input = |n: usize| {
                 let r = right.map_or(0.0, |r| f64::from(r[n]));
                 [f64::from(left[n]), r]
@@ -1218,112 +970,49 @@ impl MultibandCompressor {
         }
     }
 
-    /// Smooths the first `frames` targets of chunk buffer `half` into reductions and
-    /// meanwhile runs the detector over the first `next_frames` frames of the other
-    /// buffer (`channels` channels), writing their levels to its gain rows.
-    fn smooth_and_detect_chunk(
-        &mut self,
-        half: usize,
-        frames: usize,
-        next_frames: usize,
-        channels: usize,
-    ) {
-        let padded = self.padded_band_count();
+    /// Each band's control loop over the first `frames` frames of the band rows of
+    /// `channels` channels, filling its gain row.
+    fn gains_chunk(&mut self, frames: usize, channels: usize) {
+        let band_count = self.bands.len();
         let stride = self.chunk_frames;
-        let integrators = self.channel_count.max(1);
-        let size = self.band_samples.len() / 2;
-        let samples = &self.band_samples[(1 - half) * size..][..channels * padded * stride];
-        let (first, second) = self.band_gains.split_at_mut(padded * stride);
-        let (rows, next_rows) = if half == 0 {
-            (first, second)
-        } else {
-            (second, first)
-        };
-        for (group, (bands, mean_squares)) in self
+        let samples = &self.band_samples;
+        for (band, ((envelope, control), gains)) in self
             .bands
-            .chunks_mut(LANES)
-            .zip(self.mean_squares.chunks_exact_mut(integrators))
+            .iter_mut()
+            .zip(&mut self.controls)
+            .zip(self.band_gains.chunks_exact_mut(stride))
             .enumerate()
         {
-            let mut rms = [true; LANES];
-            for (rms, band) in rms.iter_mut().zip(bands.iter()) {
-                *rms = band.settings.detector == Detector::Rms;
+            let detector = envelope.settings.detector;
+            let row = |channel: usize| &samples[(channel * band_count + band) * stride..][..frames];
+            let mut start = 0;
+            while start < frames {
+                let len = (control.period_frames - control.phase).min(frames - start);
+                control.detect(detector, channels, row, start, len);
+                control.fill_ramp(&mut gains[start..start + len]);
+                control.advance(envelope, len);
+                start += len;
             }
-            let detection = Detection {
-                samples,
-                channels,
-                offset: group * LANES,
-                padded,
-                stride,
-                rms_coeff: bands[0].rms_coeff,
-            };
-            let mut smoother = LaneSmoother::load(bands);
-            let mut rows = group_rows(rows, group, stride, frames);
-            let mut next_rows = group_rows(next_rows, group, stride, next_frames);
-            if rms == [true; LANES] {
-                smooth_and_detect_group::<false>(
-                    &mut smoother,
-                    &mut rows,
-                    &detection,
-                    mean_squares,
-                    rms,
-                    &mut next_rows,
-                );
-            } else {
-                smooth_and_detect_group::<true>(
-                    &mut smoother,
-                    &mut rows,
-                    &detection,
-                    mean_squares,
-                    rms,
-                    &mut next_rows,
-                );
-            }
-            smoother.store(bands, frames);
+            envelope.frames += frames as u64;
         }
     }
 
-    /// Gain computer of every band over the first `frames` rows of chunk buffer
-    /// `half`: detector levels to target reductions (vectorised over frames).
-    fn targets_chunk(&mut self, half: usize, frames: usize) {
-        let stride = self.chunk_frames;
-        let size = self.band_gains.len() / 2;
-        let rows = &mut self.band_gains[half * size..(half + 1) * size];
-        for (band, row) in self.bands.iter().zip(rows.chunks_exact_mut(stride)) {
-            band.levels_to_targets(&mut row[..frames]);
-        }
-    }
-
-    /// Reductions to gains in the first `frames` rows of chunk buffer `half`.
-    fn gains_chunk(&mut self, half: usize, frames: usize) {
-        let stride = self.chunk_frames;
-        let size = self.band_gains.len() / 2;
-        let rows = &mut self.band_gains[half * size..(half + 1) * size];
-        for (band, row) in self.bands.iter().zip(rows.chunks_exact_mut(stride)) {
-            band.reductions_to_gains(&mut row[..frames]);
-        }
-    }
-
-    /// Sums the gained bands of chunk buffer `half` into frames `start..start + frames`
-    /// of `block` (vectorised over frames; the first band's row is the accumulator).
-    fn sum_chunk(&mut self, half: usize, block: &mut [&mut [f32]], start: usize, frames: usize) {
-        let padded = self.padded_band_count();
-        let stride = self.chunk_frames;
+    /// Sums the gained bands into frames `start..start + frames` of `block`
+    /// (vectorised over frames; the first band's row is the accumulator).
+    fn sum_chunk(&mut self, block: &mut [&mut [f32]], start: usize, frames: usize) {
         let band_count = self.bands.len();
-        let size = self.band_gains.len() / 2;
-        let gains = &self.band_gains[half * size..(half + 1) * size];
-        let size = self.band_samples.len() / 2;
-        let samples = &mut self.band_samples[half * size..(half + 1) * size];
+        let stride = self.chunk_frames;
+        let gains = &self.band_gains;
         for (channel, rows) in block
             .iter_mut()
-            .zip(samples.chunks_exact_mut(padded * stride))
+            .zip(self.band_samples.chunks_exact_mut(band_count * stride))
         {
             let (sum, rows) = rows.split_at_mut(stride);
             let sum = &mut sum[..frames];
             for (x, &gain) in sum.iter_mut().zip(&gains[..frames]) {
                 *x *= gain;
             }
-            for (band, row) in rows.chunks_exact(stride).take(band_count - 1).enumerate() {
+            for (band, row) in rows.chunks_exact(stride).enumerate() {
                 let gains = &gains[(band + 1) * stride..][..frames];
                 for ((x, &y), &gain) in sum.iter_mut().zip(&row[..frames]).zip(gains) {
                     *x += y * gain;
@@ -1345,36 +1034,26 @@ impl Processor for MultibandCompressor {
         self.splitters
             .iter_mut()
             .for_each(StereoBandSplitter::reset);
-        self.bands.iter_mut().for_each(GainEnvelope::reset);
-        self.mean_squares.fill([0.0; LANES]);
+        for (band, control) in self.bands.iter_mut().zip(&mut self.controls) {
+            band.reset();
+            control.reset(band, self.sample_rate_hz);
+        }
     }
 
     /// Channels beyond the prepared count (a contract violation) pass through untouched.
     ///
-    /// Chunk by chunk, with the split, detector and gain computer one chunk ahead of
-    /// the smoother, dB-to-gain conversion and sum (see `smooth_and_detect_chunk`).
+    /// Chunk by chunk: split, the bands' control loops, sum.
     fn process(&mut self, block: &mut [&mut [f32]]) {
         let channels = block.len().min(self.channel_count);
         let block = &mut block[..channels];
         let frames = block_frames(block);
-        let chunk = self.chunk_frames;
-        let mut half = 0;
-        let first = frames.min(chunk);
-        self.split_chunk(half, block, 0, first);
-        self.smooth_and_detect_chunk(1 - half, 0, first, channels);
-        self.targets_chunk(half, first);
         let mut start = 0;
         while start < frames {
-            let len = (frames - start).min(chunk);
-            let next_start = start + len;
-            let next_len = (frames - next_start).min(chunk);
-            self.split_chunk(1 - half, block, next_start, next_len);
-            self.smooth_and_detect_chunk(half, len, next_len, channels);
-            self.gains_chunk(half, len);
-            self.sum_chunk(half, block, start, len);
-            self.targets_chunk(1 - half, next_len);
-            half = 1 - half;
-            start = next_start;
+            let len = (frames - start).min(self.chunk_frames);
+            self.split_chunk(block, start, len);
+            self.gains_chunk(len, channels);
+            self.sum_chunk(block, start, len);
+            start += len;
         }
     }
 }
@@ -1475,32 +1154,117 @@ mod tests {
             .fold(0.0, f64::max)
     }
 
-    /// The single-band compressor's control loop written plainly, frame by frame, with
-    /// libm: programme (or `key`) → peak / per-period mean square → static curve →
-    /// smoother at the control rate → linear ramp to the next gain.
+    /// The compressors' control loop written plainly, frame by frame, with libm:
+    /// key → peak / per-period mean square → static curve → smoother at the control
+    /// rate → linear ramp to the next gain.
+    struct ReferenceLoop {
+        settings: CompressorSettings,
+        period: usize,
+        attack: f64,
+        release: f64,
+        rms: f64,
+        gain_from: f64,
+        gain_to: f64,
+        phase: usize,
+        peak: f64,
+        sums: Vec<f64>,
+        mean_squares: Vec<f64>,
+        reduction_db: f64,
+        sum_db: f64,
+        max_db: f64,
+        frames: u64,
+    }
+
+    impl ReferenceLoop {
+        fn new(settings: CompressorSettings, integrators: usize) -> Self {
+            let fs = f64::from(FS);
+            let period = control_period_frames(&settings, fs);
+            let per_period = |time_ms: f64| (-1000.0 * period as f64 / (time_ms * fs)).exp();
+            let makeup = db_to_gain(settings.makeup_db);
+            Self {
+                settings,
+                period,
+                attack: per_period(settings.attack_ms),
+                release: per_period(settings.release_ms),
+                rms: per_period(RMS_WINDOW_MS),
+                gain_from: makeup,
+                gain_to: makeup,
+                phase: 0,
+                peak: 0.0,
+                sums: vec![0.0; integrators],
+                mean_squares: vec![0.0; integrators],
+                reduction_db: 0.0,
+                sum_db: 0.0,
+                max_db: 0.0,
+                frames: 0,
+            }
+        }
+
+        /// The gain of the next frame, whose key samples are `key`.
+        fn next_gain(&mut self, key: &[f64]) -> f64 {
+            let integrators = self.sums.len();
+            for (c, x) in key.iter().enumerate() {
+                self.peak = self.peak.max(x.abs());
+                if c < integrators - 1 {
+                    self.sums[c] += x * x;
+                }
+            }
+            let tail = key.get(integrators - 1..).unwrap_or(&[]);
+            self.sums[integrators - 1] += tail.iter().fold(0.0f64, |m, x| m.max(x * x));
+            let period = self.period as f64;
+            let gain =
+                self.gain_from + (self.phase + 1) as f64 * (self.gain_to - self.gain_from) / period;
+            self.frames += 1;
+            self.phase += 1;
+            if self.phase < self.period {
+                return gain;
+            }
+            let level_db = match self.settings.detector {
+                Detector::Peak => gain_to_db(self.peak),
+                Detector::Rms => {
+                    for (state, sum) in self.mean_squares.iter_mut().zip(&self.sums) {
+                        *state = self.rms * *state + (1.0 - self.rms) * sum / period;
+                    }
+                    power_to_db(self.mean_squares.iter().fold(0.0, |m: f64, &p| m.max(p)))
+                }
+            };
+            let target_db = -static_gain_db(&self.settings, level_db);
+            let coeff = if target_db > self.reduction_db {
+                self.attack
+            } else {
+                self.release
+            };
+            self.reduction_db = coeff * self.reduction_db + (1.0 - coeff) * target_db;
+            if self.reduction_db < REDUCTION_FLOOR_DB {
+                self.reduction_db = 0.0;
+            }
+            self.sum_db += self.reduction_db * period;
+            self.max_db = self.max_db.max(self.reduction_db);
+            self.gain_from = self.gain_to;
+            self.gain_to = db_to_gain(self.settings.makeup_db - self.reduction_db);
+            (self.phase, self.peak) = (0, 0.0);
+            self.sums.fill(0.0);
+            gain
+        }
+
+        fn stats(&self) -> GainReductionStats {
+            GainReductionStats {
+                max_db: self.max_db,
+                mean_db: self.sum_db / self.frames as f64,
+                frames: self.frames,
+            }
+        }
+    }
+
+    /// The single-band compressor written plainly with [`ReferenceLoop`].
     fn control_loop_reference(
         settings: CompressorSettings,
         integrators: usize,
         programme: &[Vec<f32>],
         key: Option<&[Vec<f32>]>,
     ) -> (Vec<Vec<f32>>, GainReductionStats) {
-        let fs = f64::from(FS);
-        let period = control_period_frames(&settings, fs);
-        let per_period = |time_ms: f64| (-1000.0 * period as f64 / (time_ms * fs)).exp();
-        let (attack, release, rms) = (
-            per_period(settings.attack_ms),
-            per_period(settings.release_ms),
-            per_period(RMS_WINDOW_MS),
-        );
-        let makeup = db_to_gain(settings.makeup_db);
+        let mut reference = ReferenceLoop::new(settings, integrators);
         let mut output = programme.to_vec();
-        let (mut gain_from, mut gain_to) = (makeup, makeup);
-        let mut phase = 0;
-        let mut peak: f64 = 0.0;
-        let mut sums = vec![0.0; integrators];
-        let mut mean_squares = vec![0.0; integrators];
-        let mut reduction_db: f64 = 0.0;
-        let (mut sum_db, mut max_db) = (0.0, 0.0f64);
         for n in 0..programme[0].len() {
             let key_samples: Vec<f64> = match key {
                 Some(key) => key
@@ -1509,55 +1273,12 @@ mod tests {
                     .collect(),
                 None => programme.iter().map(|c| f64::from(c[n])).collect(),
             };
-            for (c, x) in key_samples.iter().enumerate() {
-                peak = peak.max(x.abs());
-                if c < integrators - 1 {
-                    sums[c] += x * x;
-                }
-            }
-            let tail = key_samples.get(integrators - 1..).unwrap_or(&[]);
-            sums[integrators - 1] += tail.iter().fold(0.0f64, |m, x| m.max(x * x));
-            let gain = gain_from + (phase + 1) as f64 * (gain_to - gain_from) / period as f64;
+            let gain = reference.next_gain(&key_samples);
             for channel in &mut output {
                 channel[n] = (f64::from(channel[n]) * gain) as f32;
             }
-            phase += 1;
-            if phase < period {
-                continue;
-            }
-            let level_db = match settings.detector {
-                Detector::Peak => gain_to_db(peak),
-                Detector::Rms => {
-                    for (state, sum) in mean_squares.iter_mut().zip(&sums) {
-                        *state = rms * *state + (1.0 - rms) * sum / period as f64;
-                    }
-                    power_to_db(mean_squares.iter().fold(0.0, |m: f64, &p| m.max(p)))
-                }
-            };
-            let target_db = -static_gain_db(&settings, level_db);
-            let coeff = if target_db > reduction_db {
-                attack
-            } else {
-                release
-            };
-            reduction_db = coeff * reduction_db + (1.0 - coeff) * target_db;
-            if reduction_db < REDUCTION_FLOOR_DB {
-                reduction_db = 0.0;
-            }
-            sum_db += reduction_db * period as f64;
-            max_db = max_db.max(reduction_db);
-            gain_from = gain_to;
-            gain_to = db_to_gain(settings.makeup_db - reduction_db);
-            (phase, peak) = (0, 0.0);
-            sums.fill(0.0);
         }
-        let frames = programme[0].len() as u64;
-        let stats = GainReductionStats {
-            max_db,
-            mean_db: sum_db / frames as f64,
-            frames,
-        };
-        (output, stats)
+        (output, reference.stats())
     }
 
     #[test]
@@ -1640,9 +1361,9 @@ mod tests {
                 let mut output = block.clone();
                 process_in_blocks(&mut compressor, &mut output, 1_000);
                 let mut splitters = vec![BandSplitter::new(crossovers_hz, f64::from(FS)); channels];
-                let mut envelopes: Vec<GainEnvelope> = bands
+                let mut references: Vec<ReferenceLoop> = bands
                     .iter()
-                    .map(|&band| GainEnvelope::new(band, f64::from(FS), channels))
+                    .map(|&band| ReferenceLoop::new(band, channels))
                     .collect();
                 let mut expected = block.clone();
                 let mut split = vec![vec![0.0; bands.len()]; channels];
@@ -1652,10 +1373,13 @@ mod tests {
                     {
                         splitter.split_sample(f64::from(channel[n]), bands);
                     }
-                    let gains: Vec<f64> = envelopes
+                    let gains: Vec<f64> = references
                         .iter_mut()
                         .enumerate()
-                        .map(|(band, envelope)| envelope.next_gain(split.iter().map(|b| b[band])))
+                        .map(|(band, reference)| {
+                            let key: Vec<f64> = split.iter().map(|b| b[band]).collect();
+                            reference.next_gain(&key)
+                        })
                         .collect();
                     for (channel, bands) in expected.iter_mut().zip(&split) {
                         channel[n] =
@@ -1663,10 +1387,10 @@ mod tests {
                     }
                 }
                 worst = worst.max(worst_difference(&output, &expected));
-                for (band, envelope) in envelopes.iter().enumerate() {
+                for (band, reference) in references.iter().enumerate() {
                     let stats = compressor.band_gain_reduction_stats(band);
-                    assert!(stats.max_db > 0.5 && stats.frames == envelope.stats().frames);
-                    assert!((stats.mean_db - envelope.stats().mean_db).abs() < 1e-9);
+                    assert!(stats.max_db > 0.5 && stats.frames == reference.stats().frames);
+                    assert!((stats.mean_db - reference.stats().mean_db).abs() < 1e-9);
                 }
             }
         }
