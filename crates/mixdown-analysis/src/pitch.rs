@@ -1,6 +1,7 @@
 //! Voicing and pitch of a stem, streaming: how much of it is periodic (a voice, a
-//! bass line, a lead) rather than noise (drums, cymbals) or a chord, and where its
-//! pitch sits and how far it moves.
+//! bass line, a lead) rather than noise (drums, cymbals), where its pitch sits and how
+//! far it moves. A held chord is periodic too, at the period common to its notes: it
+//! reads as voiced, at a pitch below the notes played (a C major triad at C2).
 //!
 //! The method is YIN (de Cheveigné & Kawahara, "YIN, a fundamental frequency
 //! estimator for speech and music", JASA 111(4), 2002), steps 1–5: difference

@@ -55,9 +55,10 @@ pub struct StemFeatures {
     pub onset_rate_hz: f64,
     /// Correlation of left and right (`None` for mono).
     pub stereo_correlation: Option<f64>,
-    /// Share of the mono sum's pitch frames (≈ 50 ms every 25 ms, within 30 dB of the
+    /// Share of the mono sum's pitch frames (≈ 50 ms every 40 ms, within 30 dB of the
     /// loudest so far) that are periodic by YIN, 0…1: near 1 for a voice, a bass line
-    /// or a lead, near 0 for drums, cymbals and noise, low for dense chords.
+    /// or a lead, near 0 for cymbals and noise (a held chord is periodic too, at the
+    /// period common to its notes).
     pub voiced_fraction: f64,
     /// Median fundamental frequency of the voiced frames, Hz (40–1600 Hz searched);
     /// `None` when no frame is voiced.
