@@ -1,15 +1,15 @@
 //! Voicing and pitch of a stem, streaming: how much of it is periodic (a voice, a
-//! bass line, a lead) rather than noise (drums, cymbals), where its pitch sits and how
+//! bass line, a lead) rather than noise (hats, cymbals), where its pitch sits and how
 //! far it moves. A held chord is periodic too, at the period common to its notes: it
 //! reads as voiced, at a pitch below the notes played (a C major triad at C2).
 //!
 //! The method is YIN (de Cheveigné & Kawahara, "YIN, a fundamental frequency
-//! estimator for speech and music", JASA 111(4), 2002), steps 1–5: difference
-//! function, cumulative-mean-normalised difference, absolute threshold, parabolic
-//! interpolation (step 6, the best local estimate, is left out: only the distribution
-//! of pitches over the whole stem is wanted). To stay cheap next to the other
-//! meters it runs on the mono downmix decimated to about 9 kHz (harmonics up to
-//! ≈ 2.5 kHz are plenty to find a fundamental), computes the difference function
+//! estimator for speech and music", JASA 111(4), 2002), steps 1–5: correlation,
+//! difference function, cumulative-mean-normalised difference, absolute threshold,
+//! parabolic interpolation (step 6, the best local estimate, is left out: only the
+//! distribution of pitches over the whole stem is wanted). To stay cheap next to the
+//! other meters it runs on the mono downmix decimated to about 9 kHz (harmonics up to
+//! ≈ 2 kHz are plenty to find a fundamental), computes the difference function
 //! through FFT correlation, and skips frames far below the loudest one seen so far.
 //! Memory is bounded: per frame only a histogram bin is counted.
 
@@ -29,7 +29,7 @@ pub const PITCH_MAX_HZ: f64 = 1_600.0;
 /// barely overlap, which is enough for statistics over a whole stem).
 pub const HOP_MS: f64 = 40.0;
 /// YIN's absolute threshold: the first dip of the normalised difference below it is
-/// the period; with none, the frame is unvoiced (the paper uses 0.1, §IV.C; a little
+/// the period; with none, the frame is unvoiced (the paper uses 0.1; a little
 /// more tolerates the breathiness and vibrato of real parts).
 const YIN_THRESHOLD: f64 = 0.15;
 /// Frames more than this below the loudest frame so far are not analysed, dB.
@@ -327,7 +327,8 @@ impl FrameAnalysis {
     fn period_lag(&mut self) -> Option<f64> {
         let frame = &self.decimated[..self.frame_len];
         let w = self.window_len;
-        // Step 1 (eq. 7) through correlation: d(τ) = e(0) + e(τ) − 2·r(τ), with
+        // Step 2, the difference function, in the form of eq. 7 on the correlation of
+        // step 1: d(τ) = e(0) + e(τ) − 2·r(τ), with
         // r(τ) = Σ_{j<W} x_j·x_{j+τ} and e(τ) = Σ_{j<W} x_{j+τ}², by FFT as
         // conj(FFT(window))·FFT(frame).
         self.window_in.fill(0.0);
@@ -361,7 +362,7 @@ impl FrameAnalysis {
         let scale = 1.0 / self.correlation.len() as f64;
         let energy = |lag: usize| self.energy_prefix[lag + w] - self.energy_prefix[lag];
         let e0 = energy(0);
-        // Step 2 (eq. 8): d'(τ) = d(τ) / ((1/τ)·Σ_{j=1..τ} d(j)), d'(0) = 1; the
+        // Step 3 (eq. 8): d'(τ) = d(τ) / ((1/τ)·Σ_{j=1..τ} d(j)), d'(0) = 1; the
         // threshold test is made as d(τ)·τ < θ·Σ, without a division per lag.
         let mut running_sum = 0.0;
         for lag in 1..=self.max_lag + 1 {
@@ -379,13 +380,13 @@ impl FrameAnalysis {
                 1.0
             }
         };
-        // Step 3: the first lag under the threshold, then down to its dip's bottom.
+        // Step 4: the first lag under the absolute threshold, then down to its dip's bottom.
         let mut lag = (self.min_lag..=self.max_lag)
             .find(|&lag| d[lag] * (lag as f64) < YIN_THRESHOLD * sum[lag])?;
         while lag < self.max_lag && cmndf(lag + 1) < cmndf(lag) {
             lag += 1;
         }
-        // Step 4: parabolic interpolation of the dip through its neighbours.
+        // Step 5: parabolic interpolation of the dip through its neighbours.
         let (left, centre, right) = (cmndf(lag - 1), cmndf(lag), cmndf(lag + 1));
         let curvature = left - 2.0 * centre + right;
         let shift = if curvature > 0.0 {
