@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mixdown_analysis::levels::LevelStats;
-use mixdown_analysis::{analyze, third_octave_spectrum, LoudnessMeter};
+use mixdown_analysis::{analyze, third_octave_spectrum, LoudnessMeter, PitchTracker, StemAnalyzer};
 use mixdown_dsp::dither::NoiseSource;
 use mixdown_dsp::AudioBuffer;
 use std::hint::black_box;
@@ -45,6 +45,28 @@ fn meters(c: &mut Criterion) {
         b.iter(|| third_octave_spectrum(black_box(slices[0]), 44_100))
     });
     group.bench_function("analyze_all", |b| b.iter(|| analyze(black_box(&audio))));
+    // What automix measures per stem, fed in blocks of 4096 frames as the decoder does.
+    group.bench_function("stem_analyzer", |b| {
+        b.iter(|| {
+            let mut analyzer = StemAnalyzer::new(2, 44_100).expect("stereo is supported");
+            for start in (0..audio.frame_count()).step_by(4096) {
+                let end = (start + 4096).min(audio.frame_count());
+                let block: Vec<&[f32]> = slices.iter().map(|c| &c[start..end]).collect();
+                analyzer.add(black_box(&block)).expect("two channels");
+            }
+            analyzer.finish()
+        })
+    });
+    // Its voicing and pitch part alone (noise: every frame passes the level gate).
+    group.bench_function("pitch_tracker", |b| {
+        b.iter(|| {
+            let mut tracker = PitchTracker::new(44_100);
+            for block in slices[0].chunks(4096) {
+                tracker.push(black_box(block));
+            }
+            tracker.finish()
+        })
+    });
     group.finish();
 }
 

@@ -124,6 +124,32 @@ pub(crate) fn bessel_i0(x: f64) -> f64 {
     sum
 }
 
+/// Taps of a linear-phase low-pass FIR: the ideal low-pass with its −6 dB point at
+/// `cutoff_ratio` of the sample rate (0…0.5), windowed by a Kaiser window of shape
+/// `beta` (Kaiser, ISCAS 1974), scaled to unit gain at DC. For decimation: about
+/// `(A − 8) / (14.4 · (taps − 1))` of the sample rate is the transition width, with
+/// A ≈ 8.7 + beta / 0.1102 dB of stop-band attenuation (Kaiser's design formulas, as in
+/// Oppenheim & Schafer, "Discrete-Time Signal Processing", §7.6).
+pub fn kaiser_lowpass(taps: usize, cutoff_ratio: f64, beta: f64) -> Vec<f64> {
+    let taps = taps.max(1);
+    let centre = (taps - 1) as f64 / 2.0;
+    let half_span = (taps as f64 / 2.0).max(0.5);
+    let weights: Vec<f64> = (0..taps)
+        .map(|n| {
+            let offset = n as f64 - centre;
+            let u = offset / half_span;
+            let ideal = if offset == 0.0 {
+                2.0 * cutoff_ratio
+            } else {
+                (2.0 * PI * cutoff_ratio * offset).sin() / (PI * offset)
+            };
+            ideal * bessel_i0(beta * (1.0 - u * u).max(0.0).sqrt()) / bessel_i0(beta)
+        })
+        .collect();
+    let sum: f64 = weights.iter().sum();
+    weights.iter().map(|w| w / sum).collect()
+}
+
 /// `a` if larger, else `b`: compiles to a plain `maxps` (magnitudes are never NaN here
 /// unless the input is, and then any answer will do).
 #[inline]
@@ -315,6 +341,33 @@ pub(crate) mod tests {
         (0..frames)
             .map(|n| (amplitude * (TAU * frequency_ratio * n as f64 + phase).sin()) as f32)
             .collect()
+    }
+
+    #[test]
+    fn kaiser_lowpass_passes_below_and_stops_above_its_transition_band() {
+        // 50 taps, β = 5 (A ≈ 54 dB): transition ≈ (54 − 8) / (14.4 · 49) ≈ 0.065·fs
+        // wide around the cutoff.
+        let taps = kaiser_lowpass(50, 0.1, 5.0);
+        let gain_at = |ratio: f64| {
+            let (re, im) = taps
+                .iter()
+                .enumerate()
+                .fold((0.0, 0.0), |(re, im), (n, h)| {
+                    let phase = TAU * ratio * n as f64;
+                    (re + h * phase.cos(), im - h * phase.sin())
+                });
+            gain_to_db(f64::hypot(re, im))
+        };
+        assert!(gain_at(0.0).abs() < 1e-9);
+        assert!((gain_at(0.1) + 6.02).abs() < 0.3, "{}", gain_at(0.1));
+        for i in 0..=60 {
+            let pass = 0.06 * f64::from(i) / 60.0;
+            assert!(gain_at(pass).abs() < 0.05, "{pass}: {}", gain_at(pass));
+            let stop = 0.14 + 0.36 * f64::from(i) / 60.0;
+            assert!(gain_at(stop) < -50.0, "{stop}: {}", gain_at(stop));
+        }
+        let symmetric = taps.iter().zip(taps.iter().rev()).all(|(a, b)| a == b);
+        assert!(symmetric);
     }
 
     /// Estimates aligned with their periods: `result[m]` covers `[m, m + 1)`.

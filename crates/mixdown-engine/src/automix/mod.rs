@@ -1,10 +1,11 @@
 //! Automix: stems in, a balanced and editable session out, rendered.
 //!
 //! 1. Every stem is decoded once and measured ([`StemAnalyzer`]): loudness where it
-//!    plays, level distribution, spectrum, onsets.
-//! 2. Each is classified (name first, sound otherwise) and planned by class: target
-//!    loudness relative to the mix, pan, high-pass, unmasking cuts, compression, reverb
-//!    send ([`plan`]).
+//!    plays, level distribution, spectrum, onsets, voicing and pitch.
+//! 2. Each is classified (name first, sound otherwise: spectrum, onsets, voicing and
+//!    pitch; [`classify::class_from_audio`]) and planned by class: target loudness
+//!    relative to the mix, pan, high-pass, unmasking cuts, compression, reverb send
+//!    ([`plan`]).
 //! 3. The plan is rendered once with stems out; the loudness of each stem's actual
 //!    contribution (after its compressor) sets the faders so the balance between
 //!    stems is the target one, and the reverb return is set about 9 LU under the mix.
@@ -434,7 +435,7 @@ pub fn automix(
         .map(|(i, (stem, plan))| StemReport {
             file: stem.file.clone(),
             name: stem.name.clone(),
-            classification: stem.classification,
+            classification: stem.classification.clone(),
             active_loudness_lufs: stem.features.active_loudness_lufs,
             active_fraction: stem.features.active_fraction,
             gain_db: plan.track.gain_db,
@@ -494,10 +495,12 @@ fn plan_stems(stems: &[StemInput]) -> Vec<StemPlan> {
                 classify::ClassSource::Audio => "from its sound",
                 classify::ClassSource::Fallback => "nothing clearer: mixed as other",
             };
+            let evidence = &stem.classification.evidence;
             let mut reasons = vec![format!(
-                "class {} ({source}, confidence {:.1})",
+                "class {} ({source}, confidence {:.1}{}{evidence})",
                 class.name(),
-                stem.classification.confidence
+                stem.classification.confidence,
+                if evidence.is_empty() { "" } else { ": " },
             )];
             let mut track = Track::new(&stem.name, &stem.file);
             track.class = Some(class);
