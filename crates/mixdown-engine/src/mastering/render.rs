@@ -271,42 +271,57 @@ pub fn master_file(
         stage: "processing",
         fraction: 0.25,
     });
-    // Two stages on two cores: filters on a worker thread, dynamics and stereo here.
+    // Three stages on two cores: filters, the dynamics, then the stereo stage, the
+    // meter and the store (the dynamics alone cost about what the other two cost).
+    let is_dynamics = |p: &ProcessorSpec| {
+        matches!(
+            p,
+            ProcessorSpec::MultibandCompressor { .. } | ProcessorSpec::Compressor(_)
+        )
+    };
     let split = plan
         .pre_limiter
         .iter()
-        .position(|p| {
-            matches!(
-                p,
-                ProcessorSpec::MultibandCompressor { .. } | ProcessorSpec::Compressor(_)
-            )
-        })
+        .position(is_dynamics)
         .unwrap_or(plan.pre_limiter.len());
-    let (filters, dynamics) = plan.pre_limiter.split_at(split);
+    let (filters, rest) = plan.pre_limiter.split_at(split);
+    let dynamics_end = rest.iter().rposition(is_dynamics).map_or(0, |i| i + 1);
+    let (dynamics, after) = rest.split_at(dynamics_end);
     let mut first_stage = Chain::new(filters, sample_rate_hz, job.block_frames, channel_count);
     let mut second_stage = Chain::new(dynamics, sample_rate_hz, job.block_frames, channel_count);
-    let latency = first_stage.latency_frames() + second_stage.latency_frames();
+    let mut third_stage = Chain::new(after, sample_rate_hz, job.block_frames, channel_count);
+    let latency =
+        first_stage.latency_frames() + second_stage.latency_frames() + third_stage.latency_frames();
     let mut processed = ProcessedAudio::new(channel_count, total_frames as usize + latency)?;
     let mut meter = IntegratedLoudness::new(channel_count, sample_rate_hz)?;
     let mut rechunker = Rechunker::new(channel_count);
     let mut to_skip = latency;
     pipelined(
-        |send: &mut Send<'_, MasterError>| {
-            source.for_each_block(job.block_frames, |block| {
-                let mut owned: Vec<Vec<f32>> = block.iter().map(|c| c.to_vec()).collect();
-                first_stage.process_owned(&mut owned);
-                send(owned)
-            })?;
-            // Flush the chains' latency with silence.
-            if latency > 0 {
-                let mut silence = vec![vec![0.0f32; latency]; channel_count];
-                first_stage.process_owned(&mut silence);
-                send(silence)?;
-            }
-            Ok(())
+        |send_on: &mut Send<'_, MasterError>| {
+            pipelined(
+                |send: &mut Send<'_, MasterError>| {
+                    source.for_each_block(job.block_frames, |block| {
+                        let mut owned: Vec<Vec<f32>> = block.iter().map(|c| c.to_vec()).collect();
+                        first_stage.process_owned(&mut owned);
+                        send(owned)
+                    })?;
+                    // Flush the chains' latency with silence.
+                    if latency > 0 {
+                        let mut silence = vec![vec![0.0f32; latency]; channel_count];
+                        first_stage.process_owned(&mut silence);
+                        send(silence)?;
+                    }
+                    Ok(())
+                },
+                |mut block| {
+                    second_stage.process_owned(&mut block);
+                    send_on(block)
+                },
+                pipeline_stopped,
+            )
         },
         |mut block| {
-            second_stage.process_owned(&mut block);
+            third_stage.process_owned(&mut block);
             // Drop the chains' leading delay.
             let skip = to_skip.min(block.first().map_or(0, Vec::len));
             to_skip -= skip;
