@@ -46,7 +46,9 @@ impl NoiseSource {
     #[inline]
     pub fn next_uniform(&mut self) -> f64 {
         // The top 53 bits give every representable double in [0, 1) with equal spacing.
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64) - 0.5
+        // Through `i64` (exact below 2^53): one signed conversion instruction, where
+        // x86-64 before AVX-512 has none for unsigned 64-bit integers.
+        ((self.next_u64() >> 11) as i64) as f64 * (1.0 / (1u64 << 53) as f64) - 0.5
     }
 
     /// Triangular in `(-1, 1)`: the sum of two independent uniforms.

@@ -63,16 +63,25 @@ impl ProfileBuilder {
         })
     }
 
-    /// Adds one planar block.
+    /// Adds one planar block; the side spectrum runs beside the analyzer when a core
+    /// is free.
     pub fn add(&mut self, block: &[&[f32]]) -> Result<(), AnalysisError> {
-        self.analyzer.add(block)?;
-        if let (Some(spectrum), [left, right]) = (self.side_spectrum.as_mut(), block) {
-            self.side_scratch.clear();
-            self.side_scratch
-                .extend(left.iter().zip(*right).map(|(l, r)| 0.5 * (l - r)));
-            spectrum.push(&self.side_scratch);
-        }
-        Ok(())
+        let (analyzer, side_spectrum, side_scratch) = (
+            &mut self.analyzer,
+            &mut self.side_spectrum,
+            &mut self.side_scratch,
+        );
+        let (analysed, ()) = rayon::join(
+            || analyzer.add(block),
+            || {
+                if let (Some(spectrum), [left, right]) = (side_spectrum.as_mut(), block) {
+                    side_scratch.clear();
+                    side_scratch.extend(left.iter().zip(*right).map(|(l, r)| 0.5 * (l - r)));
+                    spectrum.push(side_scratch);
+                }
+            },
+        );
+        analysed
     }
 
     /// The profile of everything added.
