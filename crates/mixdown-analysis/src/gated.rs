@@ -9,12 +9,11 @@
 use crate::loudness::k_weighting;
 use mixdown_dsp::biquad::{Biquad, StereoBiquad};
 
-/// Sub-blocks per gating block (400 ms / 100 ms).
-const SUB_BLOCKS_PER_BLOCK: usize = 4;
-/// Absolute gate, LUFS.
-const ABSOLUTE_GATE_LUFS: f64 = -70.0;
-/// Relative gate, LU.
-const RELATIVE_GATE_LU: f64 = -10.0;
+// The gates and the block of BS.1770-4, shared with the full meter.
+use crate::loudness::{
+    ABSOLUTE_GATE_LUFS, GATING_SUB_BLOCKS as SUB_BLOCKS_PER_BLOCK,
+    INTEGRATED_RELATIVE_GATE_LU as RELATIVE_GATE_LU,
+};
 
 enum Weighting {
     Mono([Biquad; 2]),

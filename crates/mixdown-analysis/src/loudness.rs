@@ -47,14 +47,14 @@ const MOMENTARY_SUB_BLOCKS: usize = 40;
 /// Sub-blocks per short-term window (3 s / 10 ms).
 const SHORT_TERM_SUB_BLOCKS: usize = 300;
 /// Absolute gate of BS.1770-4; windows quieter than this count as silence.
-const ABSOLUTE_GATE_LUFS: f64 = -70.0;
+pub(crate) const ABSOLUTE_GATE_LUFS: f64 = -70.0;
 /// 100 ms sub-blocks per gating block (400 ms, BS.1770-4) and per short-term block
 /// (3 s, EBU Tech 3342), and the short-term hop (1 s, as libebur128).
-const GATING_SUB_BLOCKS: usize = 4;
+pub(crate) const GATING_SUB_BLOCKS: usize = 4;
 const RANGE_SUB_BLOCKS: usize = 30;
 const RANGE_HOP_SUB_BLOCKS: usize = 10;
 /// Relative gates: BS.1770-4 (integrated) and EBU Tech 3342 (loudness range), LU.
-const INTEGRATED_RELATIVE_GATE_LU: f64 = -10.0;
+pub(crate) const INTEGRATED_RELATIVE_GATE_LU: f64 = -10.0;
 const RANGE_RELATIVE_GATE_LU: f64 = -20.0;
 /// Percentiles of the gated short-term distribution whose spread is the LRA (Tech 3342).
 const RANGE_LOW_PERCENTILE: f64 = 0.10;
