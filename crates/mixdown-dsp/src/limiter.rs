@@ -173,13 +173,15 @@ impl MovingMinimum {
 /// The gain path: required gain → moving minimum → release → two moving averages.
 #[derive(Debug, Clone)]
 struct GainPath {
-    /// Per-frame release step toward unity, `1 − exp(−1 / (release · fs))`.
-    release_coefficient: f64,
     /// Estimate of the previous sample period.
     previous_peak: f32,
     minimum: MovingMinimum,
-    /// Released gain (before averaging).
-    released_gain: f64,
+    /// `1 −` the released gain (before averaging): kept as a reduction so that the
+    /// release is one multiplication on the frame-to-frame dependency chain.
+    reduction: f64,
+    /// `1 −` the per-frame release step toward unity `1 − exp(−1 / (release · fs))`:
+    /// the share of the reduction kept per frame.
+    retain: f64,
     /// Lengths ⌈W/2⌉ and W + 1 − ⌈W/2⌉: cascaded, a triangular kernel spanning W frames.
     first_sum: MovingSum,
     second_sum: MovingSum,
@@ -194,10 +196,10 @@ impl GainPath {
         let second_frames = window_frames + 1 - first_frames;
         let full_scale = (first_frames * second_frames) as u64 * GAIN_ONE;
         let mut path = Self {
-            release_coefficient,
             previous_peak: 0.0,
             minimum: MovingMinimum::new(window_frames),
-            released_gain: 1.0,
+            reduction: 0.0,
+            retain: 1.0 - release_coefficient,
             first_sum: MovingSum::new(first_frames),
             second_sum: MovingSum::new(second_frames),
             full_scale,
@@ -210,7 +212,7 @@ impl GainPath {
     fn reset(&mut self) {
         self.previous_peak = 0.0;
         self.minimum.reset();
-        self.released_gain = 1.0;
+        self.reduction = 0.0;
         self.first_sum.fill(GAIN_ONE);
         self.second_sum
             .fill(GAIN_ONE * self.first_sum.ring.len() as u64);
@@ -234,21 +236,30 @@ impl GainPath {
         };
         let held = f64::from(self.minimum.push(required));
 
-        // Rise toward 1 no faster than the first-order release; fall at once.
-        let rising = self.released_gain + self.release_coefficient * (1.0 - self.released_gain);
-        self.released_gain = if held < rising { held } else { rising };
+        // Rise toward 1 no faster than the first-order release; fall at once: the
+        // reduction decays by `retain` per frame unless the held gain needs more.
+        // (`1 − held` is exact for held ≥ ½; below, within an ulp of 1.)
+        let held_reduction = 1.0 - held;
+        let decayed = self.reduction * self.retain;
+        self.reduction = if held_reduction > decayed {
+            held_reduction
+        } else {
+            decayed
+        };
         // Within one fixed-point step of unity the recovery is complete.
-        if 1.0 - self.released_gain < 1.0 / GAIN_ONE as f64 {
-            self.released_gain = 1.0;
+        if self.reduction < 1.0 / GAIN_ONE as f64 {
+            self.reduction = 0.0;
         }
 
-        // Truncating to fixed point keeps every term ≤ the g_req it bounds.
-        let fixed = (self.released_gain * GAIN_ONE as f64) as u64;
+        // Truncating to fixed point keeps every term ≤ the g_req it bounds. The
+        // conversions go through `i64` (exact here: values below 2^62), one instruction
+        // each, where x86-64 before AVX-512 has none for unsigned 64-bit integers.
+        let fixed = ((1.0 - self.reduction) * GAIN_ONE as f64) as i64 as u64;
         let sum = self.second_sum.push(self.first_sum.push(fixed));
         if sum == self.full_scale {
             1.0
         } else {
-            (sum as f64 * self.inverse_full_scale) as f32
+            (sum as i64 as f64 * self.inverse_full_scale) as f32
         }
     }
 }
