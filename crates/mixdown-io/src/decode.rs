@@ -292,6 +292,8 @@ impl AudioReader {
             self.block.resize_with(self.channel_count, Vec::new);
             // Converted straight into the planar block (one pass; the same sample
             // conversions as symphonia's `AudioBufferRef::convert`).
+            // Integer samples are finite by construction; only floats need the scan.
+            let float = matches!(decoded, AudioBufferRef::F32(_) | AudioBufferRef::F64(_));
             match decoded {
                 AudioBufferRef::U8(b) => copy_planes(&b, &mut self.block),
                 AudioBufferRef::U16(b) => copy_planes(&b, &mut self.block),
@@ -304,7 +306,9 @@ impl AudioReader {
                 AudioBufferRef::F32(b) => copy_planes(&b, &mut self.block),
                 AudioBufferRef::F64(b) => copy_planes(&b, &mut self.block),
             }
-            self.check_finite()?;
+            if float {
+                self.check_finite()?;
+            }
             return Ok(true);
         }
     }
