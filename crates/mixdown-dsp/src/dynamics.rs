@@ -426,7 +426,7 @@ fn block_frames(block: &[&mut [f32]]) -> usize {
     block.iter().map(|c| c.len()).min().unwrap_or(0)
 }
 
-/// The single-band compressor's gain computer and smoother run once per control
+/// The compressors' gain computer and smoother run once per control
 /// period of at most this many frames (1.3 ms at 48 kHz)…
 const MAX_CONTROL_FRAMES: usize = 64;
 
@@ -486,8 +486,8 @@ fn sum_of_squares<T: Copy + Into<f64>>(samples: &[T]) -> f64 {
     (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
 }
 
-/// The control loop of the single-band compressor: what the detector gathered in the
-/// current period and the gain ramp being applied.
+/// The control loop of a compressor (or of one band of the multiband): what the detector
+/// gathered in the current period and the gain ramp being applied.
 #[derive(Debug, Clone)]
 struct ControlLoop {
     /// Frames per period (changes with the settings, at a period boundary).
