@@ -606,12 +606,26 @@ impl ControlLoop {
         }
     }
 
-    /// Counts `frames` processed frames of the period, updating at its end.
-    fn advance(&mut self, envelope: &mut GainEnvelope, frames: usize) {
-        self.phase += frames;
-        if self.phase == self.period_frames {
-            self.update(envelope);
+    /// Runs the loop over `frames` frames: `segment(loop, start, len)` gets each run of
+    /// frames within one period (to detect, then apply or store the ramp), and the
+    /// loop updates at each period's end.
+    fn run(
+        &mut self,
+        envelope: &mut GainEnvelope,
+        frames: usize,
+        mut segment: impl FnMut(&mut Self, usize, usize),
+    ) {
+        let mut start = 0;
+        while start < frames {
+            let len = (self.period_frames - self.phase).min(frames - start);
+            segment(self, start, len);
+            self.phase += len;
+            if self.phase == self.period_frames {
+                self.update(envelope);
+            }
+            start += len;
         }
+        envelope.frames += frames as u64;
     }
 
     /// Applies the current ramp to frames `start..start + frames` of `block`, which
@@ -620,21 +634,12 @@ impl ControlLoop {
         if self.gain_step == 0.0 && self.gain_to == 1.0 {
             return;
         }
-        let (from, step, phase) = (self.gain_from, self.gain_step, self.phase);
+        let mut gains = [0.0; MAX_CONTROL_FRAMES];
+        let gains = &mut gains[..frames];
+        self.fill_ramp(gains);
         for channel in block.iter_mut() {
-            let samples = &mut channel[start..start + frames];
-            if step == 0.0 {
-                // A flat ramp is exactly `gain_to`.
-                let gain = self.gain_to;
-                samples
-                    .iter_mut()
-                    .for_each(|x| *x = (f64::from(*x) * gain) as f32);
-            } else {
-                let steps = &RAMP_STEPS[phase + 1..phase + 1 + frames];
-                for (x, &k) in samples.iter_mut().zip(steps) {
-                    let gain = from + k * step;
-                    *x = (f64::from(*x) * gain) as f32;
-                }
+            for (x, &gain) in channel[start..start + frames].iter_mut().zip(&*gains) {
+                *x = (f64::from(*x) * gain) as f32;
             }
         }
     }
@@ -771,24 +776,17 @@ impl Compressor {
     fn process_keyed(&mut self, block: &mut [&mut [f32]], key: Option<&[&[f32]]>) {
         let frames = block_frames(block);
         let detector = self.envelope.settings.detector;
-        let mut start = 0;
-        while start < frames {
-            let len = (self.control.period_frames - self.control.phase).min(frames - start);
-            match key {
-                Some(key) => self
-                    .control
-                    .detect(detector, key.len(), |i| key[i], start, len),
-                None => {
-                    let programme: &[&mut [f32]] = block;
-                    self.control
-                        .detect(detector, programme.len(), |i| &*programme[i], start, len);
+        self.control
+            .run(&mut self.envelope, frames, |control, start, len| {
+                match key {
+                    Some(key) => control.detect(detector, key.len(), |i| key[i], start, len),
+                    None => {
+                        let programme: &[&mut [f32]] = block;
+                        control.detect(detector, programme.len(), |i| &*programme[i], start, len);
+                    }
                 }
-            }
-            self.control.apply(block, start, len);
-            self.control.advance(&mut self.envelope, len);
-            start += len;
-        }
-        self.envelope.frames += frames as u64;
+                control.apply(block, start, len);
+            });
     }
 }
 
@@ -985,15 +983,10 @@ impl MultibandCompressor {
         {
             let detector = envelope.settings.detector;
             let row = |channel: usize| &samples[(channel * band_count + band) * stride..][..frames];
-            let mut start = 0;
-            while start < frames {
-                let len = (control.period_frames - control.phase).min(frames - start);
+            control.run(envelope, frames, |control, start, len| {
                 control.detect(detector, channels, row, start, len);
                 control.fill_ramp(&mut gains[start..start + len]);
-                control.advance(envelope, len);
-                start += len;
-            }
-            envelope.frames += frames as u64;
+            });
         }
     }
 
